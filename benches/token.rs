@@ -1,0 +1,129 @@
+//! Issuing and validating access tokens through tokenward vs raw `jsonwebtoken` with the same key
+//! and the same claims. Target: tokenward within 1.3x of the raw figure.
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use ed25519_dalek::pkcs8::EncodePrivateKey;
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use secrecy::{ExposeSecret, SecretBox};
+use serde::{Deserialize, Serialize};
+use tokenward::keys::{KeyAlgorithm, KeySet, SigningKey};
+use tokenward::token::{Scopes, TokenCodec};
+
+const ISS: &str = "https://auth.example";
+const AUD: &str = "api.example";
+
+/// The claims tokenward issues, as a plain struct for the raw baseline.
+#[derive(Serialize, Deserialize)]
+struct Claims {
+    iss: String,
+    sub: String,
+    aud: String,
+    exp: i64,
+    iat: i64,
+    nbf: i64,
+    jti: String,
+    scope: String,
+    sid: String,
+}
+
+struct Pair {
+    codec: TokenCodec,
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+    alg: Algorithm,
+    kid: String,
+}
+
+fn hs256() -> Pair {
+    let secret = [42u8; 32];
+    let key = SigningKey::from_secret(
+        "hs",
+        KeyAlgorithm::HS256,
+        SecretBox::new(Box::from(&secret[..])),
+    )
+    .expect("key");
+    Pair {
+        codec: TokenCodec::builder(KeySet::new(key), ISS, AUD)
+            .build()
+            .expect("codec"),
+        encoding: EncodingKey::from_secret(&secret),
+        decoding: DecodingKey::from_secret(&secret),
+        alg: Algorithm::HS256,
+        kid: "hs".into(),
+    }
+}
+
+fn eddsa() -> Pair {
+    let key = ed25519_dalek::SigningKey::from_bytes(&[9u8; 32]);
+    let der = key.to_pkcs8_der().expect("der");
+    let signing =
+        SigningKey::from_pkcs8_der("ed", KeyAlgorithm::EdDSA, der.as_bytes()).expect("key");
+    Pair {
+        codec: TokenCodec::builder(KeySet::new(signing), ISS, AUD)
+            .build()
+            .expect("codec"),
+        encoding: EncodingKey::from_ed_der(der.as_bytes()),
+        decoding: DecodingKey::from_ed_der(&key.verifying_key().to_bytes()),
+        alg: Algorithm::EdDSA,
+        kid: "ed".into(),
+    }
+}
+
+fn bench_pair(c: &mut Criterion, name: &str, pair: Pair) {
+    let scopes = Scopes::parse("items:read items:write").expect("scopes");
+    let issued = pair
+        .codec
+        .issue_access("user-1", &scopes, "session-1")
+        .expect("issue");
+    let token = issued.token.expose_secret().to_owned();
+    let claims = Claims {
+        iss: ISS.into(),
+        sub: "user-1".into(),
+        aud: AUD.into(),
+        exp: issued.claims.exp,
+        iat: issued.claims.iat,
+        nbf: issued.claims.iat,
+        jti: issued.claims.jti.clone(),
+        scope: scopes.to_string(),
+        sid: "session-1".into(),
+    };
+    let mut header = Header::new(pair.alg);
+    header.typ = Some("at+jwt".into());
+    header.kid = Some(pair.kid.clone());
+    let mut validation = Validation::new(pair.alg);
+    validation.set_issuer(&[ISS]);
+    validation.set_audience(&[AUD]);
+    validation.leeway = 30;
+
+    let mut group = c.benchmark_group(format!("issue_{name}"));
+    group.bench_function("tokenward", |b| {
+        b.iter(|| {
+            pair.codec
+                .issue_access("user-1", &scopes, "session-1")
+                .expect("issue")
+        })
+    });
+    group.bench_function("jsonwebtoken", |b| {
+        b.iter(|| jsonwebtoken::encode(&header, &claims, &pair.encoding).expect("encode"))
+    });
+    group.finish();
+
+    let mut group = c.benchmark_group(format!("validate_{name}"));
+    group.bench_function("tokenward", |b| {
+        b.iter(|| pair.codec.validate_access(&token).expect("valid"))
+    });
+    group.bench_function("jsonwebtoken", |b| {
+        b.iter(|| {
+            jsonwebtoken::decode::<Claims>(&token, &pair.decoding, &validation).expect("valid")
+        })
+    });
+    group.finish();
+}
+
+fn token_benches(c: &mut Criterion) {
+    bench_pair(c, "hs256", hs256());
+    bench_pair(c, "eddsa", eddsa());
+}
+
+criterion_group!(benches, token_benches);
+criterion_main!(benches);

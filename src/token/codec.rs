@@ -1,0 +1,391 @@
+//! [`TokenCodec`]: signs access tokens with the active key and validates them against the
+//! [`KeySet`], with the issuer, audience, lifetime, leeway and clock it was built with.
+
+use std::borrow::Cow;
+use std::fmt;
+use std::sync::Arc;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use rand::RngCore;
+use secrecy::SecretString;
+use serde::{Deserialize, Serialize};
+use time::Duration;
+
+use super::claims::{RawClaims, extra_claims};
+use super::{AccessClaims, Scopes, TokenError, Verified};
+use crate::clock::{Clock, SystemClock};
+use crate::keys::{KeyAlgorithm, KeySet};
+
+/// The largest leeway accepted for clock skew.
+pub const MAX_LEEWAY: Duration = Duration::seconds(60);
+
+/// The access-token `typ` tokenward writes (RFC 9068 §2.1).
+const ACCESS_TYP: &str = "at+jwt";
+
+/// An access token fresh from signing, with the claims it carries.
+pub struct IssuedAccessToken {
+    /// The compact JWS. A bearer credential: keep it out of logs.
+    pub token: SecretString,
+    /// What was signed.
+    pub claims: AccessClaims,
+}
+
+impl fmt::Debug for IssuedAccessToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("IssuedAccessToken")
+            .field("claims", &self.claims)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Issues and validates access tokens. Cheap to clone.
+#[derive(Clone)]
+pub struct TokenCodec {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    keys: KeySet,
+    issuer: String,
+    audience: String,
+    access_ttl: Duration,
+    leeway_secs: i64,
+    max_token_bytes: usize,
+    clock: Arc<dyn Clock>,
+    /// The access-token header is the same for every token of the active key: encoded once.
+    access_header_b64: String,
+}
+
+impl fmt::Debug for TokenCodec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TokenCodec")
+            .field("keys", &self.inner.keys)
+            .field("issuer", &self.inner.issuer)
+            .field("audience", &self.inner.audience)
+            .field("access_ttl", &self.inner.access_ttl)
+            .field("leeway_secs", &self.inner.leeway_secs)
+            .field("max_token_bytes", &self.inner.max_token_bytes)
+            .finish()
+    }
+}
+
+/// Configures a [`TokenCodec`].
+pub struct TokenCodecBuilder {
+    keys: KeySet,
+    issuer: String,
+    audience: String,
+    access_ttl: Duration,
+    leeway: Duration,
+    max_token_bytes: usize,
+    clock: Arc<dyn Clock>,
+}
+
+impl fmt::Debug for TokenCodecBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TokenCodecBuilder")
+            .field("issuer", &self.issuer)
+            .field("audience", &self.audience)
+            .finish_non_exhaustive()
+    }
+}
+
+impl TokenCodecBuilder {
+    /// Access-token lifetime (default 15 minutes; 1 second to 24 hours).
+    pub fn access_ttl(mut self, ttl: Duration) -> Self {
+        self.access_ttl = ttl;
+        self
+    }
+
+    /// Tolerated clock skew for `exp`, `nbf` and `iat` (default 30 s, at most [`MAX_LEEWAY`]).
+    pub fn leeway(mut self, leeway: Duration) -> Self {
+        self.leeway = leeway;
+        self
+    }
+
+    /// Longest token accepted, checked before any decoding (default 8 KiB).
+    pub fn max_token_bytes(mut self, max: usize) -> Self {
+        self.max_token_bytes = max;
+        self
+    }
+
+    /// The clock for every time decision (default: the system clock).
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// Checks the configuration and builds the codec.
+    pub fn build(self) -> Result<TokenCodec, TokenError> {
+        if self.issuer.is_empty() {
+            return Err(TokenError::InvalidConfig("issuer must not be empty"));
+        }
+        if self.audience.is_empty() {
+            return Err(TokenError::InvalidConfig("audience must not be empty"));
+        }
+        if self.access_ttl < Duration::SECOND || self.access_ttl > Duration::DAY {
+            return Err(TokenError::InvalidConfig(
+                "access token lifetime must be 1 second to 24 hours",
+            ));
+        }
+        if self.leeway.is_negative() || self.leeway > MAX_LEEWAY {
+            return Err(TokenError::InvalidConfig("leeway must be 0 to 60 seconds"));
+        }
+        if !(256..=65536).contains(&self.max_token_bytes) {
+            return Err(TokenError::InvalidConfig(
+                "max token size must be 256 to 65536 bytes",
+            ));
+        }
+        let access_header_b64 = encoded_header(&self.keys, ACCESS_TYP);
+        Ok(TokenCodec {
+            inner: Arc::new(Inner {
+                access_header_b64,
+                keys: self.keys,
+                issuer: self.issuer,
+                audience: self.audience,
+                access_ttl: self.access_ttl,
+                leeway_secs: self.leeway.whole_seconds(),
+                max_token_bytes: self.max_token_bytes,
+                clock: self.clock,
+            }),
+        })
+    }
+}
+
+/// The header members validation looks at; the rest are ignored.
+#[derive(Deserialize)]
+struct RawHeader<'a> {
+    #[serde(borrow)]
+    alg: Cow<'a, str>,
+    #[serde(borrow, default)]
+    typ: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    kid: Option<Cow<'a, str>>,
+    #[serde(default)]
+    crit: Option<serde::de::IgnoredAny>,
+}
+
+fn b64_decode(part: &str, what: &'static str) -> Result<Vec<u8>, TokenError> {
+    URL_SAFE_NO_PAD
+        .decode(part)
+        .map_err(|_| TokenError::Malformed(what))
+}
+
+/// The base64url JOSE header for tokens of type `typ` signed with `keys`' active key.
+fn encoded_header(keys: &KeySet, typ: &str) -> String {
+    let key = keys.active();
+    let header = serde_json::json!({ "alg": key.algorithm().name(), "typ": typ, "kid": key.kid() });
+    URL_SAFE_NO_PAD.encode(header.to_string())
+}
+
+/// 128 random bits, base64url.
+fn random_id() -> String {
+    let mut bytes = [0u8; 16];
+    rand::thread_rng().fill_bytes(&mut bytes);
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+impl TokenCodec {
+    /// A builder for tokens from `issuer` for `audience`, signed with `keys`' active key.
+    pub fn builder(
+        keys: KeySet,
+        issuer: impl Into<String>,
+        audience: impl Into<String>,
+    ) -> TokenCodecBuilder {
+        TokenCodecBuilder {
+            keys,
+            issuer: issuer.into(),
+            audience: audience.into(),
+            access_ttl: Duration::minutes(15),
+            leeway: Duration::seconds(30),
+            max_token_bytes: 8192,
+            clock: Arc::new(SystemClock),
+        }
+    }
+
+    /// The key set tokens are signed and checked with.
+    pub fn keys(&self) -> &KeySet {
+        &self.inner.keys
+    }
+
+    /// The `iss` this codec writes and requires.
+    pub fn issuer(&self) -> &str {
+        &self.inner.issuer
+    }
+
+    /// The `aud` this codec writes and requires.
+    pub fn audience(&self) -> &str {
+        &self.inner.audience
+    }
+
+    /// The access-token lifetime.
+    pub fn access_ttl(&self) -> Duration {
+        self.inner.access_ttl
+    }
+
+    /// The clock.
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.inner.clock
+    }
+
+    /// Signs an access token for `subject` (a stable user id) with `scopes`, in login session
+    /// `session_id`.
+    pub fn issue_access(
+        &self,
+        subject: &str,
+        scopes: &Scopes,
+        session_id: &str,
+    ) -> Result<IssuedAccessToken, TokenError> {
+        self.issue_access_with_extra(subject, scopes, session_id, &())
+    }
+
+    /// Like [`Self::issue_access`], adding caller-defined claims. `extra` must serialise to a JSON
+    /// object (or to nothing) and may not name a registered claim ([`super::REGISTERED_CLAIMS`]).
+    pub fn issue_access_with_extra<E: Serialize>(
+        &self,
+        subject: &str,
+        scopes: &Scopes,
+        session_id: &str,
+        extra: &E,
+    ) -> Result<IssuedAccessToken, TokenError> {
+        let now = self.inner.clock.now();
+        let iat = now.unix_timestamp();
+        let claims = AccessClaims {
+            iss: self.inner.issuer.clone(),
+            sub: subject.to_owned(),
+            aud: vec![self.inner.audience.clone()],
+            exp: (now + self.inner.access_ttl).unix_timestamp(),
+            iat,
+            nbf: Some(iat),
+            jti: random_id(),
+            scope: scopes.clone(),
+            sid: session_id.to_owned(),
+            client_id: None,
+            extra: extra_claims(extra)?,
+        };
+        let token = self.sign(&claims, &self.inner.access_header_b64)?;
+        Ok(IssuedAccessToken {
+            token: SecretString::from(token),
+            claims,
+        })
+    }
+
+    fn sign<C: Serialize>(&self, claims: &C, header_b64: &str) -> Result<String, TokenError> {
+        let key = self.inner.keys.active();
+        let payload = serde_json::to_vec(claims).map_err(|_| TokenError::Signing)?;
+        let mut token = String::with_capacity(header_b64.len() + payload.len() * 4 / 3 + 400);
+        token.push_str(header_b64);
+        token.push('.');
+        URL_SAFE_NO_PAD.encode_string(&payload, &mut token);
+        let signature =
+            jsonwebtoken::crypto::sign(token.as_bytes(), &key.encoding, key.algorithm().to_jwt())
+                .map_err(|_| TokenError::Signing)?;
+        token.push('.');
+        token.push_str(&signature);
+        Ok(token)
+    }
+
+    /// Validates an access token: structure, key, algorithm, signature, `typ`, `iss`, `aud`,
+    /// `exp`, `nbf`, `iat`. This checks what the token itself proves; revocation needs a store
+    /// and is checked on top of this by the caller.
+    pub fn validate_access(&self, token: &str) -> Result<Verified<AccessClaims>, TokenError> {
+        let payload = self.verify_signature(token, is_access_typ)?;
+        let raw: RawClaims = serde_json::from_slice(&payload)
+            .map_err(|_| TokenError::Malformed("claims are not a valid JSON claims object"))?;
+        let claims = raw.into_claims()?;
+        self.check_registered_claims(&claims.iss, &claims.aud, claims.exp, claims.nbf, claims.iat)?;
+        Ok(Verified::new(claims))
+    }
+
+    /// Checks everything up to and including the signature and `typ`; returns the decoded
+    /// payload.
+    fn verify_signature(
+        &self,
+        token: &str,
+        typ_ok: fn(&str) -> bool,
+    ) -> Result<Vec<u8>, TokenError> {
+        if token.len() > self.inner.max_token_bytes {
+            return Err(TokenError::Oversized {
+                max: self.inner.max_token_bytes,
+            });
+        }
+        let mut parts = token.split('.');
+        let (Some(header_b64), Some(payload_b64), Some(signature_b64), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            return Err(TokenError::Malformed("expected three dot-separated parts"));
+        };
+        if header_b64.is_empty() || payload_b64.is_empty() {
+            return Err(TokenError::Malformed("empty token part"));
+        }
+        let header_json = b64_decode(header_b64, "header is not base64url")?;
+        let header: RawHeader<'_> = serde_json::from_slice(&header_json)
+            .map_err(|_| TokenError::Malformed("header is not a valid JOSE header"))?;
+        let Ok(alg) = header.alg.parse::<KeyAlgorithm>() else {
+            return Err(TokenError::UnsupportedAlgorithm);
+        };
+        if header.crit.is_some() {
+            // RFC 7515 §4.1.11: critical extensions we do not understand must be refused.
+            return Err(TokenError::Malformed(
+                "unsupported critical header extension",
+            ));
+        }
+        let kid = header.kid.as_deref().ok_or(TokenError::MissingKid)?;
+        let key = self.inner.keys.get(kid).ok_or(TokenError::UnknownKid)?;
+        if key.algorithm() != alg {
+            return Err(TokenError::AlgorithmMismatch);
+        }
+        if signature_b64.is_empty() {
+            return Err(TokenError::Malformed("empty signature"));
+        }
+        let signed = &token[..header_b64.len() + 1 + payload_b64.len()];
+        let valid = jsonwebtoken::crypto::verify(
+            signature_b64,
+            signed.as_bytes(),
+            &key.decoding,
+            alg.to_jwt(),
+        )
+        .map_err(|_| TokenError::BadSignature)?;
+        if !valid {
+            return Err(TokenError::BadSignature);
+        }
+        match header.typ.as_deref() {
+            Some(typ) if typ_ok(typ) => {}
+            _ => return Err(TokenError::WrongType),
+        }
+        b64_decode(payload_b64, "payload is not base64url")
+    }
+
+    fn check_registered_claims(
+        &self,
+        iss: &str,
+        aud: &[String],
+        exp: i64,
+        nbf: Option<i64>,
+        iat: i64,
+    ) -> Result<(), TokenError> {
+        if iss != self.inner.issuer {
+            return Err(TokenError::WrongIssuer);
+        }
+        if !aud.iter().any(|a| *a == self.inner.audience) {
+            return Err(TokenError::WrongAudience);
+        }
+        let now = self.inner.clock.now().unix_timestamp();
+        let leeway = self.inner.leeway_secs;
+        // RFC 7519 §4.1.4: not accepted "on or after" exp.
+        if now >= exp.saturating_add(leeway) {
+            return Err(TokenError::Expired);
+        }
+        if nbf.is_some_and(|nbf| now.saturating_add(leeway) < nbf)
+            || now.saturating_add(leeway) < iat
+        {
+            return Err(TokenError::NotYetValid);
+        }
+        Ok(())
+    }
+}
+
+/// RFC 9068 §4: `at+jwt`, or the full media type; media types compare case-insensitively.
+fn is_access_typ(typ: &str) -> bool {
+    typ.eq_ignore_ascii_case(ACCESS_TYP) || typ.eq_ignore_ascii_case("application/at+jwt")
+}
