@@ -1,38 +1,54 @@
 //! # tokenward
 //!
 //! Authentication for Rust services, correct by default: argon2id password hashing that also
-//! verifies (and upgrades) the bcrypt and PBKDF2 hashes services migrate from, and RFC 9068 JWT
-//! access tokens with key ids, rotation and a validation path that cannot be told to skip a check.
+//! verifies (and upgrades) the bcrypt and PBKDF2 hashes services migrate from, RFC 9068 JWT
+//! access tokens with key ids and rotation, single-use refresh tokens with reuse detection,
+//! revocation and logout-everywhere behind pluggable store traits, and the OAuth2 request and
+//! response handling a server needs, without a web framework.
 //!
 //! ```
+//! use std::sync::Arc;
+//!
 //! use secrecy::{ExposeSecret, SecretString};
 //! use tokenward::keys::{KeyAlgorithm, KeySet};
 //! use tokenward::password::{Argon2Params, PasswordHasher};
-//! use tokenward::token::{Scopes, TokenCodec, TokenError};
+//! use tokenward::store::memory::{MemoryRevocation, MemoryUserStore};
+//! use tokenward::store::{User, UserStore};
+//! use tokenward::token::{Scopes, TokenCodec};
+//! use tokenward::{Error, Rejection, TokenIssuer};
 //!
-//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
-//! // Passwords: argon2id, policy-checked when chosen, verified in constant time.
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! let hasher = PasswordHasher::builder()
 //!     .params(Argon2Params::new(Argon2Params::MIN_MEMORY_KIB, 1, 1)?) // cheap, for the doctest
 //!     .build()?;
-//! let hash = hasher.hash_new_password("alice", &SecretString::from("a long passphrase"))?;
-//! assert!(hasher.verify(&SecretString::from("a long passphrase"), &hash)?);
+//! let users = Arc::new(MemoryUserStore::new());
+//! users.upsert(User {
+//!     id: String::new(), // the store assigns a stable id
+//!     username: "alice".into(),
+//!     password_hash: hasher.hash_new_password("alice", &SecretString::from("a long passphrase"))?,
+//!     scopes: Scopes::parse("items:read items:write")?,
+//!     disabled: false,
+//!     full_name: None,
+//!     email: None,
+//! }).await?;
 //!
-//! // Tokens: EdDSA by default, signed with the active key of a rotatable key set.
-//! let keys = KeySet::generate(KeyAlgorithm::DEFAULT)?;
-//! let codec = TokenCodec::builder(keys, "https://auth.example", "api.example").build()?;
-//! let issued = codec.issue_access("user-1", &Scopes::parse("items:read")?, "session-1")?;
+//! // EdDSA keys by default; the issuer, audience and stores are all it needs.
+//! let codec = TokenCodec::builder(KeySet::generate(KeyAlgorithm::DEFAULT)?, "https://auth.example", "api")
+//!     .build()?;
+//! let issuer = TokenIssuer::builder(codec, users, Arc::new(MemoryRevocation::new()))
+//!     .password_hasher(hasher)
+//!     .build()?;
 //!
-//! // Validation returns `Verified<AccessClaims>`: the only way to get claims a handler can trust.
-//! let claims = codec.validate_access(issued.token.expose_secret())?;
+//! let pair = issuer.login("alice", &SecretString::from("a long passphrase"), None).await?;
+//! // `validate` returns `Verified<AccessClaims>`: the only way to hold claims a handler can trust.
+//! let claims = issuer.validate(pair.access_token.expose_secret()).await?;
 //! claims.scope.require(&Scopes::parse("items:read")?)?;
-//! assert_eq!(claims.sub, "user-1");
 //!
-//! // A tampered token is refused with a precise reason.
-//! let token = issued.token.expose_secret();
-//! let (signed, signature) = token.rsplit_once('.').ok_or("not a JWS")?;
-//! let forged = format!("{signed}.{}", signature.chars().rev().collect::<String>());
-//! assert_eq!(codec.validate_access(&forged).err(), Some(TokenError::BadSignature));
+//! // Refresh tokens are single use: the second use revokes the whole login.
+//! issuer.refresh(pair.refresh_token.expose_secret(), None).await?;
+//! let replay = issuer.refresh(pair.refresh_token.expose_secret(), None).await;
+//! assert!(matches!(replay, Err(Error::InvalidGrant(Rejection::RefreshReused))));
 //! # Ok(())
 //! # }
 //! ```
@@ -44,7 +60,10 @@
 //! | [`password`] | argon2id hashing, legacy-format verification, policy, bounded async pool |
 //! | [`keys`] | signing keys, the key file, rotation, JWKS |
 //! | [`token`] | access-token claims, issuing, validation, [`token::Verified`], [`token::Scopes`] |
+//! | [`store`] | the `UserStore`, `TokenRevocation` and `LoginThrottle` traits, in-memory stores |
+//! | [`oauth2`] | token and revocation endpoints, RFC 6749 responses, Bearer auth, challenges |
 //! | [`clock`] | the injected [`clock::Clock`] every time decision uses |
+//! | [`TokenIssuer`] | login, validate, refresh rotation with reuse detection, revoke, logout-all |
 //!
 //! ## Crypto backend
 //!
@@ -57,6 +76,13 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod clock;
+mod error;
+mod issuer;
 pub mod keys;
+pub mod oauth2;
 pub mod password;
+pub mod store;
 pub mod token;
+
+pub use error::{Error, Rejection};
+pub use issuer::{MAX_USERNAME_BYTES, TokenIssuer, TokenIssuerBuilder, TokenPair, TokenTypeHint};

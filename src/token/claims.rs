@@ -27,6 +27,7 @@ pub const REGISTERED_CLAIMS: &[&str] = &[
     "scope",
     "sid",
     "client_id",
+    "gen",
 ];
 
 /// The claims of an access token.
@@ -53,6 +54,10 @@ pub struct AccessClaims {
     pub sid: String,
     /// The OAuth client the token was issued to, when known.
     pub client_id: Option<String>,
+    /// The user's token generation when the token was issued (tokenward-specific). Logout-all and
+    /// password changes raise the generation; tokens from earlier generations stop validating.
+    /// Absent means 0.
+    pub generation: u64,
     /// Claims beyond the registered ones, as the issuer's caller supplied them.
     pub extra: Map<String, Value>,
 }
@@ -98,6 +103,7 @@ impl Serialize for AccessClaims {
         if let Some(client_id) = &self.client_id {
             map.serialize_entry("client_id", client_id)?;
         }
+        map.serialize_entry("gen", &self.generation)?;
         for (name, value) in &self.extra {
             // Registered names were refused when the extras were accepted; skip defensively.
             if !REGISTERED_CLAIMS.contains(&name.as_str()) {
@@ -121,6 +127,7 @@ pub(crate) struct RawClaims {
     scope: Option<String>,
     sid: Option<String>,
     client_id: Option<String>,
+    generation: Option<u64>,
     extra: Map<String, Value>,
 }
 
@@ -141,6 +148,7 @@ impl RawClaims {
             scope,
             sid: self.sid.ok_or(TokenError::MissingClaim("sid"))?,
             client_id: self.client_id,
+            generation: self.generation.unwrap_or(0),
             extra: self.extra,
         })
     }
@@ -183,6 +191,7 @@ impl<'de> Visitor<'de> for RawClaimsVisitor {
                 "scope" => set(&mut raw.scope, map.next_value()?, "scope")?,
                 "sid" => set(&mut raw.sid, map.next_value()?, "sid")?,
                 "client_id" => set(&mut raw.client_id, map.next_value()?, "client_id")?,
+                "gen" => set(&mut raw.generation, map.next_value()?, "gen")?,
                 _ => {
                     let value: Value = map.next_value()?;
                     if raw.extra.insert(name.into_owned(), value).is_some() {

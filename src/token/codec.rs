@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use time::Duration;
 
 use super::claims::{RawClaims, extra_claims};
+use super::refresh::{REFRESH_TYP, RefreshClaims};
 use super::{AccessClaims, Scopes, TokenError, Verified};
 use crate::clock::{Clock, SystemClock};
 use crate::keys::{KeyAlgorithm, KeySet};
@@ -22,6 +23,34 @@ pub const MAX_LEEWAY: Duration = Duration::seconds(60);
 
 /// The access-token `typ` tokenward writes (RFC 9068 §2.1).
 const ACCESS_TYP: &str = "at+jwt";
+
+/// Who a token is for: the user, the login session (refresh family) and the user's token
+/// generation at login.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TokenSubject<'a> {
+    /// The user's stable id (`sub`).
+    pub user_id: &'a str,
+    /// The login session (`sid`).
+    pub session_id: &'a str,
+    /// The user's token generation (`gen`).
+    pub generation: u64,
+}
+
+/// A refresh token fresh from signing, with its claims.
+pub struct IssuedRefreshToken {
+    /// The compact JWS. A credential: keep it out of logs.
+    pub token: SecretString,
+    /// What was signed.
+    pub claims: RefreshClaims,
+}
+
+impl fmt::Debug for IssuedRefreshToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("IssuedRefreshToken")
+            .field("claims", &self.claims)
+            .finish_non_exhaustive()
+    }
+}
 
 /// An access token fresh from signing, with the claims it carries.
 pub struct IssuedAccessToken {
@@ -53,8 +82,9 @@ struct Inner {
     leeway_secs: i64,
     max_token_bytes: usize,
     clock: Arc<dyn Clock>,
-    /// The access-token header is the same for every token of the active key: encoded once.
+    /// Headers are the same for every token of the active key: encoded once.
     access_header_b64: String,
+    refresh_header_b64: String,
 }
 
 impl fmt::Debug for TokenCodec {
@@ -137,9 +167,11 @@ impl TokenCodecBuilder {
             ));
         }
         let access_header_b64 = encoded_header(&self.keys, ACCESS_TYP);
+        let refresh_header_b64 = encoded_header(&self.keys, REFRESH_TYP);
         Ok(TokenCodec {
             inner: Arc::new(Inner {
                 access_header_b64,
+                refresh_header_b64,
                 keys: self.keys,
                 issuer: self.issuer,
                 audience: self.audience,
@@ -229,14 +261,20 @@ impl TokenCodec {
     }
 
     /// Signs an access token for `subject` (a stable user id) with `scopes`, in login session
-    /// `session_id`.
+    /// `session_id`, generation 0. [`crate::TokenIssuer`] issues through
+    /// [`Self::issue_access_for`] with the user's current generation.
     pub fn issue_access(
         &self,
         subject: &str,
         scopes: &Scopes,
         session_id: &str,
     ) -> Result<IssuedAccessToken, TokenError> {
-        self.issue_access_with_extra(subject, scopes, session_id, &())
+        let subject = TokenSubject {
+            user_id: subject,
+            session_id,
+            generation: 0,
+        };
+        self.issue_access_for(subject, scopes, &())
     }
 
     /// Like [`Self::issue_access`], adding caller-defined claims. `extra` must serialise to a JSON
@@ -248,19 +286,36 @@ impl TokenCodec {
         session_id: &str,
         extra: &E,
     ) -> Result<IssuedAccessToken, TokenError> {
+        let subject = TokenSubject {
+            user_id: subject,
+            session_id,
+            generation: 0,
+        };
+        self.issue_access_for(subject, scopes, extra)
+    }
+
+    /// Signs an access token for `subject` with `scopes` and caller-defined `extra` claims (`&()`
+    /// for none).
+    pub fn issue_access_for<E: Serialize>(
+        &self,
+        subject: TokenSubject<'_>,
+        scopes: &Scopes,
+        extra: &E,
+    ) -> Result<IssuedAccessToken, TokenError> {
         let now = self.inner.clock.now();
         let iat = now.unix_timestamp();
         let claims = AccessClaims {
             iss: self.inner.issuer.clone(),
-            sub: subject.to_owned(),
+            sub: subject.user_id.to_owned(),
             aud: vec![self.inner.audience.clone()],
             exp: (now + self.inner.access_ttl).unix_timestamp(),
             iat,
             nbf: Some(iat),
             jti: random_id(),
             scope: scopes.clone(),
-            sid: session_id.to_owned(),
+            sid: subject.session_id.to_owned(),
             client_id: None,
+            generation: subject.generation,
             extra: extra_claims(extra)?,
         };
         let token = self.sign(&claims, &self.inner.access_header_b64)?;
@@ -268,6 +323,51 @@ impl TokenCodec {
             token: SecretString::from(token),
             claims,
         })
+    }
+
+    /// Signs a refresh token for `subject`, valid for `ttl` but never past `session_exp`.
+    pub fn issue_refresh(
+        &self,
+        subject: TokenSubject<'_>,
+        scopes: &Scopes,
+        ttl: Duration,
+        session_exp: i64,
+    ) -> Result<IssuedRefreshToken, TokenError> {
+        let now = self.inner.clock.now();
+        let claims = RefreshClaims {
+            iss: self.inner.issuer.clone(),
+            sub: subject.user_id.to_owned(),
+            aud: self.inner.issuer.clone(),
+            exp: (now + ttl).unix_timestamp().min(session_exp),
+            iat: now.unix_timestamp(),
+            jti: random_id(),
+            sid: subject.session_id.to_owned(),
+            scope: scopes.clone(),
+            generation: subject.generation,
+            session_exp,
+        };
+        let token = self.sign(&claims, &self.inner.refresh_header_b64)?;
+        Ok(IssuedRefreshToken {
+            token: SecretString::from(token),
+            claims,
+        })
+    }
+
+    /// Validates a refresh token's signature, type and claims. Whether it was already used,
+    /// revoked or cut off is the store's answer, checked by [`crate::TokenIssuer::refresh`].
+    pub fn validate_refresh(&self, token: &str) -> Result<Verified<RefreshClaims>, TokenError> {
+        let payload = self.verify_signature(token, is_refresh_typ)?;
+        let claims: RefreshClaims = serde_json::from_slice(&payload)
+            .map_err(|_| TokenError::Malformed("claims are not valid refresh-token claims"))?;
+        self.check_registered_claims(
+            &claims.iss,
+            std::slice::from_ref(&claims.aud),
+            &self.inner.issuer,
+            claims.exp.min(claims.session_exp),
+            None,
+            claims.iat,
+        )?;
+        Ok(Verified::new(claims))
     }
 
     fn sign<C: Serialize>(&self, claims: &C, header_b64: &str) -> Result<String, TokenError> {
@@ -293,7 +393,14 @@ impl TokenCodec {
         let raw: RawClaims = serde_json::from_slice(&payload)
             .map_err(|_| TokenError::Malformed("claims are not a valid JSON claims object"))?;
         let claims = raw.into_claims()?;
-        self.check_registered_claims(&claims.iss, &claims.aud, claims.exp, claims.nbf, claims.iat)?;
+        self.check_registered_claims(
+            &claims.iss,
+            &claims.aud,
+            &self.inner.audience,
+            claims.exp,
+            claims.nbf,
+            claims.iat,
+        )?;
         Ok(Verified::new(claims))
     }
 
@@ -360,6 +467,7 @@ impl TokenCodec {
         &self,
         iss: &str,
         aud: &[String],
+        audience: &str,
         exp: i64,
         nbf: Option<i64>,
         iat: i64,
@@ -367,7 +475,7 @@ impl TokenCodec {
         if iss != self.inner.issuer {
             return Err(TokenError::WrongIssuer);
         }
-        if !aud.iter().any(|a| *a == self.inner.audience) {
+        if !aud.iter().any(|a| a == audience) {
             return Err(TokenError::WrongAudience);
         }
         let now = self.inner.clock.now().unix_timestamp();
@@ -383,6 +491,10 @@ impl TokenCodec {
         }
         Ok(())
     }
+}
+
+fn is_refresh_typ(typ: &str) -> bool {
+    typ == REFRESH_TYP
 }
 
 /// RFC 9068 §4: `at+jwt`, or the full media type; media types compare case-insensitively.

@@ -8,12 +8,16 @@
 
 mod claims;
 mod codec;
+mod refresh;
 mod scope;
 
 use std::ops::Deref;
 
 pub use claims::{AccessClaims, REGISTERED_CLAIMS};
-pub use codec::{IssuedAccessToken, MAX_LEEWAY, TokenCodec, TokenCodecBuilder};
+pub use codec::{
+    IssuedAccessToken, IssuedRefreshToken, MAX_LEEWAY, TokenCodec, TokenCodecBuilder, TokenSubject,
+};
+pub use refresh::RefreshClaims;
 pub use scope::{InsufficientScope, MAX_SCOPE_BYTES, ScopeError, Scopes};
 
 /// Claims that passed validation. Only this crate can construct one, so a function taking

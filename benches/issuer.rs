@@ -1,0 +1,140 @@
+//! The issuer's hot paths: `validate` (in-memory revocation, user check on) against a raw
+//! `jsonwebtoken` decode of the same token; `login` against a bare argon2id verify (what it must
+//! cost anyway), and unknown-user against wrong-password logins (their ratio is the timing side
+//! channel, ideally 1.0); `refresh`.
+
+use std::sync::{Arc, Mutex};
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+use secrecy::{ExposeSecret, SecretBox, SecretString};
+use serde_json::Value;
+use tokenward::keys::{KeyAlgorithm, KeySet, SigningKey};
+use tokenward::store::memory::{MemoryRevocation, MemoryThrottle, MemoryUserStore};
+use tokenward::store::{ThrottlePolicy, User, UserStore};
+use tokenward::token::{Scopes, TokenCodec};
+use tokenward::{Error, TokenIssuer};
+
+const SECRET: [u8; 32] = [42; 32];
+
+fn issuer(runtime: &tokio::runtime::Runtime) -> TokenIssuer {
+    let key = SigningKey::from_secret(
+        "hs",
+        KeyAlgorithm::HS256,
+        SecretBox::new(Box::from(&SECRET[..])),
+    )
+    .expect("key");
+    let codec = TokenCodec::builder(KeySet::new(key), "https://auth.example", "api.example")
+        .build()
+        .expect("codec");
+    let users = Arc::new(MemoryUserStore::new());
+    let issuer = TokenIssuer::builder(codec, users.clone(), Arc::new(MemoryRevocation::new()))
+        // The benchmark logs in thousands of times with wrong passwords; never lock.
+        .throttle(
+            Arc::new(MemoryThrottle::new()),
+            ThrottlePolicy {
+                max_failures: u32::MAX,
+                window_secs: 1,
+            },
+        )
+        .build()
+        .expect("issuer");
+    let hash = issuer
+        .hasher()
+        .hash(&SecretString::from("correct horse battery staple"))
+        .expect("hash");
+    runtime
+        .block_on(users.upsert(User {
+            id: String::new(),
+            username: "alice".into(),
+            password_hash: hash,
+            scopes: Scopes::parse("items:read items:write").expect("scopes"),
+            disabled: false,
+            full_name: None,
+            email: None,
+        }))
+        .expect("upsert");
+    issuer
+}
+
+fn issuer_benches(c: &mut Criterion) {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let issuer = issuer(&runtime);
+    let password = SecretString::from("correct horse battery staple");
+    let pair = runtime
+        .block_on(issuer.login("alice", &password, None))
+        .expect("login");
+    let token = pair.access_token.expose_secret().to_owned();
+
+    let mut validation = Validation::new(Algorithm::HS256);
+    validation.set_issuer(&["https://auth.example"]);
+    validation.set_audience(&["api.example"]);
+    let decoding = DecodingKey::from_secret(&SECRET);
+    let mut group = c.benchmark_group("issuer_validate_hs256");
+    group.bench_function("tokenward", |b| {
+        b.to_async(&runtime)
+            .iter(|| async { issuer.validate(&token).await.expect("valid") })
+    });
+    group.bench_function("jsonwebtoken", |b| {
+        b.iter(|| jsonwebtoken::decode::<Value>(&token, &decoding, &validation).expect("valid"))
+    });
+    group.finish();
+
+    let mut group = c.benchmark_group("login");
+    group.sample_size(20);
+    let stored = runtime
+        .block_on(issuer.users().find_by_username("alice"))
+        .expect("store")
+        .expect("alice");
+    group.bench_function("argon2_verify", |b| {
+        b.to_async(&runtime).iter(|| async {
+            assert!(
+                issuer
+                    .hasher()
+                    .verify_async(&password, &stored.password_hash)
+                    .await
+                    .expect("verify")
+            )
+        })
+    });
+    group.bench_function("tokenward", |b| {
+        b.to_async(&runtime)
+            .iter(|| async { issuer.login("alice", &password, None).await.expect("login") })
+    });
+    let wrong = SecretString::from("wrong password");
+    group.bench_function("wrong_password", |b| {
+        b.to_async(&runtime).iter(|| async {
+            assert!(matches!(
+                issuer.login("alice", &wrong, None).await,
+                Err(Error::InvalidCredentials)
+            ))
+        })
+    });
+    group.bench_function("unknown_user", |b| {
+        b.to_async(&runtime).iter(|| async {
+            assert!(matches!(
+                issuer.login("nobody", &wrong, None).await,
+                Err(Error::InvalidCredentials)
+            ))
+        })
+    });
+    group.finish();
+
+    // Each refresh spends its token, so every iteration uses the one the previous returned.
+    let current = Mutex::new(pair.refresh_token.expose_secret().to_owned());
+    let mut group = c.benchmark_group("issuer_refresh_hs256");
+    group.bench_function("tokenward", |b| {
+        b.to_async(&runtime).iter(|| async {
+            let token = current.lock().expect("lock").clone();
+            let next = issuer.refresh(&token, None).await.expect("refresh");
+            *current.lock().expect("lock") = next.refresh_token.expose_secret().to_owned();
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, issuer_benches);
+criterion_main!(benches);

@@ -1,0 +1,590 @@
+//! [`TokenIssuer`]: login, validation, refresh rotation with reuse detection, revocation,
+//! logout-everywhere and password changes. Every security decision of the library is in this
+//! file; the stores only answer questions and the codec only signs and checks signatures.
+
+use std::fmt;
+use std::sync::Arc;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use rand::RngCore;
+use secrecy::SecretString;
+use time::Duration;
+
+use crate::error::{Error, Rejection};
+use crate::keys::Jwks;
+use crate::password::{PasswordError, PasswordHasher};
+use crate::store::memory::MemoryThrottle;
+use crate::store::{
+    LoginThrottle, RevocationQuery, RevocationStatus, ThrottlePolicy, TokenRevocation, User,
+    UserStore,
+};
+use crate::token::{AccessClaims, Scopes, TokenCodec, TokenError, TokenSubject, Verified};
+
+/// Usernames longer than this cannot exist; such a login fails without a store lookup.
+pub const MAX_USERNAME_BYTES: usize = 256;
+
+/// Which kind of token a revocation request says it carries (RFC 7009 §2.1). Only a hint: the
+/// other kind is tried too.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TokenTypeHint {
+    /// `access_token`.
+    AccessToken,
+    /// `refresh_token`.
+    RefreshToken,
+}
+
+/// What a login or refresh returns.
+pub struct TokenPair {
+    /// The access token (a bearer credential).
+    pub access_token: SecretString,
+    /// The refresh token (single use).
+    pub refresh_token: SecretString,
+    /// Seconds until the access token expires.
+    pub expires_in: u64,
+    /// The scopes the access token grants.
+    pub scope: Scopes,
+    /// The access token's claims.
+    pub access_claims: AccessClaims,
+}
+
+impl fmt::Debug for TokenPair {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TokenPair")
+            .field("expires_in", &self.expires_in)
+            .field("scope", &self.scope)
+            .field("access_claims", &self.access_claims)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The issuer: owns the codec, the password hasher and the stores. Cheap to clone.
+#[derive(Clone)]
+pub struct TokenIssuer {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    codec: TokenCodec,
+    hasher: PasswordHasher,
+    users: Arc<dyn UserStore>,
+    revocation: Arc<dyn TokenRevocation>,
+    throttle: Arc<dyn LoginThrottle>,
+    throttle_policy: ThrottlePolicy,
+    refresh_ttl: Duration,
+    session_lifetime: Duration,
+    check_user_on_validate: bool,
+}
+
+impl fmt::Debug for TokenIssuer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TokenIssuer")
+            .field("codec", &self.inner.codec)
+            .field("hasher", &self.inner.hasher)
+            .field("throttle_policy", &self.inner.throttle_policy)
+            .field("refresh_ttl", &self.inner.refresh_ttl)
+            .field("session_lifetime", &self.inner.session_lifetime)
+            .field("check_user_on_validate", &self.inner.check_user_on_validate)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Configures a [`TokenIssuer`]. The codec and the two stores it cannot work without are
+/// arguments of [`TokenIssuer::builder`]; everything here has a safe default.
+pub struct TokenIssuerBuilder {
+    codec: TokenCodec,
+    users: Arc<dyn UserStore>,
+    revocation: Arc<dyn TokenRevocation>,
+    hasher: PasswordHasher,
+    throttle: Arc<dyn LoginThrottle>,
+    throttle_policy: ThrottlePolicy,
+    refresh_ttl: Duration,
+    session_lifetime: Duration,
+    check_user_on_validate: bool,
+}
+
+impl fmt::Debug for TokenIssuerBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TokenIssuerBuilder")
+            .field("codec", &self.codec)
+            .finish_non_exhaustive()
+    }
+}
+
+impl TokenIssuerBuilder {
+    /// The password hasher (default: [`PasswordHasher::default`], OWASP argon2id).
+    pub fn password_hasher(mut self, hasher: PasswordHasher) -> Self {
+        self.hasher = hasher;
+        self
+    }
+
+    /// Where failed logins are counted (default: in this process's memory; several instances
+    /// need a shared store) and how many are allowed per window (default 5 per 60 s).
+    pub fn throttle(mut self, throttle: Arc<dyn LoginThrottle>, policy: ThrottlePolicy) -> Self {
+        self.throttle = throttle;
+        self.throttle_policy = policy;
+        self
+    }
+
+    /// Refresh-token lifetime (default 14 days).
+    pub fn refresh_ttl(mut self, ttl: Duration) -> Self {
+        self.refresh_ttl = ttl;
+        self
+    }
+
+    /// Absolute lifetime of a login session, however often it is refreshed (default 30 days).
+    pub fn session_lifetime(mut self, lifetime: Duration) -> Self {
+        self.session_lifetime = lifetime;
+        self
+    }
+
+    /// Whether [`TokenIssuer::validate`] also loads the user and refuses tokens of deleted or
+    /// disabled users (default `true`). Turning it off saves a user-store round trip per request;
+    /// disabling a user should then be paired with [`TokenIssuer::logout_all`].
+    pub fn check_user_on_validate(mut self, check: bool) -> Self {
+        self.check_user_on_validate = check;
+        self
+    }
+
+    /// Checks the lifetimes and builds the issuer.
+    pub fn build(self) -> Result<TokenIssuer, TokenError> {
+        if self.refresh_ttl < self.codec.access_ttl() {
+            return Err(TokenError::InvalidConfig(
+                "refresh token lifetime must be at least the access token lifetime",
+            ));
+        }
+        if self.session_lifetime < self.refresh_ttl {
+            return Err(TokenError::InvalidConfig(
+                "session lifetime must be at least the refresh token lifetime",
+            ));
+        }
+        if self.throttle_policy.max_failures == 0 || self.throttle_policy.window_secs == 0 {
+            return Err(TokenError::InvalidConfig(
+                "throttle must allow at least one failure in a window of at least one second",
+            ));
+        }
+        Ok(TokenIssuer {
+            inner: Arc::new(Inner {
+                codec: self.codec,
+                hasher: self.hasher,
+                users: self.users,
+                revocation: self.revocation,
+                throttle: self.throttle,
+                throttle_policy: self.throttle_policy,
+                refresh_ttl: self.refresh_ttl,
+                session_lifetime: self.session_lifetime,
+                check_user_on_validate: self.check_user_on_validate,
+            }),
+        })
+    }
+}
+
+fn new_session_id() -> String {
+    let mut bytes = [0u8; 16];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// Inputs that can never be a password: treated as a wrong password, not a separate error.
+fn is_bad_input(err: &PasswordError) -> bool {
+    matches!(
+        err,
+        PasswordError::Empty
+            | PasswordError::TooLong { .. }
+            | PasswordError::ContainsNul
+            | PasswordError::NotUtf8
+    )
+}
+
+impl TokenIssuer {
+    /// A builder around `codec`, with the user store and the revocation store.
+    pub fn builder(
+        codec: TokenCodec,
+        users: Arc<dyn UserStore>,
+        revocation: Arc<dyn TokenRevocation>,
+    ) -> TokenIssuerBuilder {
+        TokenIssuerBuilder {
+            codec,
+            users,
+            revocation,
+            hasher: PasswordHasher::default(),
+            throttle: Arc::new(MemoryThrottle::new()),
+            throttle_policy: ThrottlePolicy::default(),
+            refresh_ttl: Duration::days(14),
+            session_lifetime: Duration::days(30),
+            check_user_on_validate: true,
+        }
+    }
+
+    /// The token codec (keys, issuer, audience, clock).
+    pub fn codec(&self) -> &TokenCodec {
+        &self.inner.codec
+    }
+
+    /// The password hasher.
+    pub fn hasher(&self) -> &PasswordHasher {
+        &self.inner.hasher
+    }
+
+    /// The user store.
+    pub fn users(&self) -> &Arc<dyn UserStore> {
+        &self.inner.users
+    }
+
+    /// The public verification keys.
+    pub fn jwks(&self) -> Jwks {
+        self.inner.codec.keys().jwks()
+    }
+
+    fn now(&self) -> i64 {
+        self.inner.codec.clock().now().unix_timestamp()
+    }
+
+    /// Resource-owner password login (RFC 6749 §4.3).
+    ///
+    /// Order matters: the throttle is asked first (a locked username costs no hashing), then the
+    /// password is verified for known and unknown users alike (a dummy hash for unknown ones), and
+    /// only then are disabled users and scopes looked at, so nothing about an account leaks to
+    /// someone who does not know its password. `requested` of `None` or empty grants all of the
+    /// user's scopes.
+    pub async fn login(
+        &self,
+        username: &str,
+        password: &SecretString,
+        requested: Option<&Scopes>,
+    ) -> Result<TokenPair, Error> {
+        let inner = &self.inner;
+        if username.is_empty() || username.len() > MAX_USERNAME_BYTES {
+            let _ = inner.hasher.verify_dummy_async(password).await;
+            return Err(Error::InvalidCredentials);
+        }
+        let now = self.now();
+        let policy = inner.throttle_policy;
+        if let Some(retry_after_secs) = inner.throttle.locked_for(username, now, policy).await? {
+            return Err(Error::Throttled { retry_after_secs });
+        }
+        let user = inner.users.find_by_username(username).await?;
+        let password_ok = match &user {
+            Some(user) => match inner
+                .hasher
+                .verify_async(password, &user.password_hash)
+                .await
+            {
+                Ok(ok) => ok,
+                Err(err) if is_bad_input(&err) => false,
+                Err(PasswordError::NoRuntime | PasswordError::WorkerFailed) => {
+                    return Err(Error::Password(PasswordError::WorkerFailed));
+                }
+                Err(err) => {
+                    tracing::warn!(user_id = %user.id, error = %err, "stored password hash is unusable");
+                    false
+                }
+            },
+            None => {
+                inner
+                    .hasher
+                    .verify_dummy_async(password)
+                    .await
+                    .map_err(Error::Password)?;
+                false
+            }
+        };
+        let user = match user {
+            Some(user) if password_ok && !user.disabled => user,
+            _ => {
+                inner.throttle.record_failure(username, now, policy).await?;
+                return Err(Error::InvalidCredentials);
+            }
+        };
+        inner.throttle.clear(username).await?;
+        let granted = grant(&user.scopes, requested)?;
+        self.upgrade_hash(&user, password).await;
+
+        let generation = inner.revocation.user_generation(&user.id).await?;
+        let session_id = new_session_id();
+        let subject = TokenSubject {
+            user_id: &user.id,
+            session_id: &session_id,
+            generation,
+        };
+        let session_exp = (inner.codec.clock().now() + inner.session_lifetime).unix_timestamp();
+        self.issue_pair(subject, &granted, &granted, session_exp)
+    }
+
+    /// Replaces an outdated hash after a successful login. Best effort: the login has succeeded
+    /// whatever happens here, and the next login tries again.
+    async fn upgrade_hash(&self, user: &User, password: &SecretString) {
+        let inner = &self.inner;
+        if !inner.hasher.needs_rehash(&user.password_hash) {
+            return;
+        }
+        let result = match inner.hasher.hash_async(password).await {
+            Ok(hash) => inner
+                .users
+                .update_password_hash(&user.id, &hash)
+                .await
+                .map_err(|e| e.to_string()),
+            Err(e) => Err(e.to_string()),
+        };
+        if let Err(error) = result {
+            tracing::warn!(user_id = %user.id, %error, "could not upgrade an outdated password hash");
+        }
+    }
+
+    fn issue_pair(
+        &self,
+        subject: TokenSubject<'_>,
+        access_scope: &Scopes,
+        refresh_scope: &Scopes,
+        session_exp: i64,
+    ) -> Result<TokenPair, Error> {
+        let codec = &self.inner.codec;
+        let access = codec
+            .issue_access_for(subject, access_scope, &())
+            .map_err(Error::Signing)?;
+        let refresh = codec
+            .issue_refresh(subject, refresh_scope, self.inner.refresh_ttl, session_exp)
+            .map_err(Error::Signing)?;
+        Ok(TokenPair {
+            access_token: access.token,
+            refresh_token: refresh.token,
+            expires_in: u64::try_from(access.claims.exp - access.claims.iat).unwrap_or(0),
+            scope: access_scope.clone(),
+            access_claims: access.claims,
+        })
+    }
+
+    /// Validates an access token: the codec's checks, then one revocation round trip (the token,
+    /// its session and the user's generation), then, if configured, that the user still exists
+    /// and is enabled. A store that does not answer is [`Error::Unavailable`], never a pass.
+    pub async fn validate(&self, token: &str) -> Result<Verified<AccessClaims>, Error> {
+        let inner = &self.inner;
+        let claims = inner
+            .codec
+            .validate_access(token)
+            .map_err(|e| Error::InvalidToken(Rejection::Token(e)))?;
+        let status = inner
+            .revocation
+            .check(RevocationQuery {
+                jti: &claims.jti,
+                session_id: &claims.sid,
+                user_id: &claims.sub,
+            })
+            .await?;
+        revocation_verdict(&status, claims.generation).map_err(Error::InvalidToken)?;
+        if inner.check_user_on_validate {
+            let user = inner.users.find_by_id(&claims.sub).await?;
+            user_verdict(user.as_ref()).map_err(Error::InvalidToken)?;
+        }
+        Ok(claims)
+    }
+
+    /// Exchanges a refresh token for a new pair (RFC 6749 §6). The token is consumed atomically:
+    /// of any number of concurrent calls with it, one wins; every other use, then or later, is
+    /// reuse, and revokes its whole session, the winner's new tokens included. `requested` may
+    /// narrow the scopes, never widen them.
+    pub async fn refresh(
+        &self,
+        refresh_token: &str,
+        requested: Option<&Scopes>,
+    ) -> Result<TokenPair, Error> {
+        let inner = &self.inner;
+        let claims = inner
+            .codec
+            .validate_refresh(refresh_token)
+            .map_err(|e| Error::InvalidGrant(Rejection::Token(e)))?;
+        let status = inner
+            .revocation
+            .check(RevocationQuery {
+                jti: &claims.jti,
+                session_id: &claims.sid,
+                user_id: &claims.sub,
+            })
+            .await?;
+        revocation_verdict(&status, claims.generation).map_err(Error::InvalidGrant)?;
+        // Checked before consuming, so a bad scope parameter does not burn the token.
+        let granted = grant(&claims.scope, requested)?;
+        if !inner
+            .revocation
+            .consume_refresh(&claims.jti, claims.exp)
+            .await?
+        {
+            inner
+                .revocation
+                .revoke_session(&claims.sid, claims.session_exp)
+                .await?;
+            tracing::warn!(user_id = %claims.sub, session_id = %claims.sid, "refresh token reused; session revoked");
+            return Err(Error::InvalidGrant(Rejection::RefreshReused));
+        }
+        let user = inner.users.find_by_id(&claims.sub).await?;
+        let user = user_verdict(user.as_ref()).map_err(Error::InvalidGrant)?;
+        // Scopes the user has lost since login are not granted again.
+        let granted = granted.intersection(&user.scopes);
+        let refresh_scope = claims.scope.intersection(&user.scopes);
+        let subject = TokenSubject {
+            user_id: &claims.sub,
+            session_id: &claims.sid,
+            generation: claims.generation,
+        };
+        self.issue_pair(subject, &granted, &refresh_scope, claims.session_exp)
+    }
+
+    /// Revokes a token (RFC 7009). An access token is revoked alone; a refresh token revokes its
+    /// whole session, access tokens included. Garbage, expired and foreign tokens are accepted
+    /// silently, as the RFC requires; only a store failure is an error.
+    pub async fn revoke(&self, token: &str, hint: Option<TokenTypeHint>) -> Result<(), Error> {
+        let order = match hint {
+            Some(TokenTypeHint::RefreshToken) => {
+                [TokenTypeHint::RefreshToken, TokenTypeHint::AccessToken]
+            }
+            _ => [TokenTypeHint::AccessToken, TokenTypeHint::RefreshToken],
+        };
+        let inner = &self.inner;
+        for kind in order {
+            match kind {
+                TokenTypeHint::AccessToken => {
+                    if let Ok(claims) = inner.codec.validate_access(token) {
+                        inner
+                            .revocation
+                            .revoke_token(&claims.jti, claims.exp)
+                            .await?;
+                        return Ok(());
+                    }
+                }
+                TokenTypeHint::RefreshToken => {
+                    if let Ok(claims) = inner.codec.validate_refresh(token) {
+                        inner
+                            .revocation
+                            .revoke_session(&claims.sid, claims.session_exp)
+                            .await?;
+                        return Ok(());
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Invalidates every token the user holds, on every session. Logins after it work at once.
+    pub async fn logout_all(&self, user_id: &str) -> Result<(), Error> {
+        self.inner.revocation.bump_user_generation(user_id).await?;
+        Ok(())
+    }
+
+    /// Changes a user's password after checking the current one; every earlier token stops
+    /// working. Wrong current passwords count towards the login throttle.
+    pub async fn change_password(
+        &self,
+        user_id: &str,
+        current: &SecretString,
+        new: &SecretString,
+    ) -> Result<(), Error> {
+        let inner = &self.inner;
+        let user = inner
+            .users
+            .find_by_id(user_id)
+            .await?
+            .ok_or(Error::UnknownUser)?;
+        let now = self.now();
+        let policy = inner.throttle_policy;
+        if let Some(retry_after_secs) = inner
+            .throttle
+            .locked_for(&user.username, now, policy)
+            .await?
+        {
+            return Err(Error::Throttled { retry_after_secs });
+        }
+        let current_ok = match inner
+            .hasher
+            .verify_async(current, &user.password_hash)
+            .await
+        {
+            Ok(ok) => ok,
+            Err(err) if is_bad_input(&err) => false,
+            Err(err) => return Err(Error::Password(err)),
+        };
+        if !current_ok {
+            inner
+                .throttle
+                .record_failure(&user.username, now, policy)
+                .await?;
+            return Err(Error::InvalidCredentials);
+        }
+        self.replace_password(&user, new).await
+    }
+
+    /// Sets a user's password without the current one (administrators, password reset); the new
+    /// password is still policy-checked, and every earlier token stops working.
+    pub async fn set_password(&self, user_id: &str, new: &SecretString) -> Result<(), Error> {
+        let user = self
+            .inner
+            .users
+            .find_by_id(user_id)
+            .await?
+            .ok_or(Error::UnknownUser)?;
+        self.replace_password(&user, new).await
+    }
+
+    async fn replace_password(&self, user: &User, new: &SecretString) -> Result<(), Error> {
+        let inner = &self.inner;
+        let hash = inner
+            .hasher
+            .hash_new_password_async(&user.username, new)
+            .await
+            .map_err(|err| match err {
+                PasswordError::Policy(violation) => Error::WeakPassword(violation),
+                PasswordError::TooLong { max } => {
+                    Error::WeakPassword(crate::password::PolicyViolation::TooLong { max })
+                }
+                PasswordError::ContainsNul => {
+                    Error::WeakPassword(crate::password::PolicyViolation::ContainsNul)
+                }
+                PasswordError::Empty => {
+                    Error::WeakPassword(crate::password::PolicyViolation::TooShort {
+                        min: inner.hasher.policy().min_chars(),
+                    })
+                }
+                other => Error::Password(other),
+            })?;
+        // Cut off first: if the store fails between the two steps, the worst case is tokens
+        // revoked with the old password still in place, never the reverse.
+        inner.revocation.bump_user_generation(&user.id).await?;
+        inner.users.update_password_hash(&user.id, &hash).await?;
+        Ok(())
+    }
+}
+
+/// `requested` (None or empty: everything) must be within `available`.
+fn grant(available: &Scopes, requested: Option<&Scopes>) -> Result<Scopes, Error> {
+    match requested {
+        Some(requested) if !requested.is_empty() => {
+            let missing = requested.difference(available);
+            if missing.is_empty() {
+                Ok(requested.clone())
+            } else {
+                Err(Error::InvalidScope { missing })
+            }
+        }
+        _ => Ok(available.clone()),
+    }
+}
+
+fn revocation_verdict(status: &RevocationStatus, generation: u64) -> Result<(), Rejection> {
+    if status.session_revoked {
+        Err(Rejection::SessionRevoked)
+    } else if status.token_revoked {
+        Err(Rejection::Revoked)
+    } else if generation < status.user_generation {
+        Err(Rejection::CutOff)
+    } else {
+        Ok(())
+    }
+}
+
+fn user_verdict(user: Option<&User>) -> Result<&User, Rejection> {
+    match user {
+        None => Err(Rejection::UnknownUser),
+        Some(user) if user.disabled => Err(Rejection::UserDisabled),
+        Some(user) => Ok(user),
+    }
+}

@@ -1,0 +1,90 @@
+//! The OAuth 2.0 pieces every server needs, without a web framework: parsing token and
+//! revocation requests (RFC 6749 §4.3 and §6, RFC 7009), the JSON responses and errors
+//! (RFC 6749 §5), and Bearer authentication (RFC 6750) with its `WWW-Authenticate` challenges.
+//!
+//! A server hands bytes and headers in and gets an [`http::Response`] out, so a `/token` handler
+//! is a few lines in any framework:
+//!
+//! ```
+//! # async fn handler(issuer: tokenward::TokenIssuer, headers: http::HeaderMap, body: Vec<u8>) {
+//! let response: http::Response<Vec<u8>> =
+//!     tokenward::oauth2::token_endpoint(&issuer, &headers, &body).await;
+//! # }
+//! ```
+
+mod bearer;
+mod form;
+mod response;
+
+pub use bearer::{
+    BearerError, REALM, authenticate, bearer_token, insufficient_scope, www_authenticate,
+};
+pub use form::{
+    MAX_FORM_BYTES, RevocationRequest, TokenRequest, parse_revocation_request, parse_token_request,
+};
+pub use response::{ErrorResponse, error_response, token_response};
+
+use http::{HeaderMap, Response, StatusCode};
+
+use crate::TokenIssuer;
+
+/// Handles `POST /token`: parses the form, runs the grant, and builds the RFC 6749 response
+/// (`Cache-Control: no-store` on every answer).
+pub async fn token_endpoint(
+    issuer: &TokenIssuer,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Response<Vec<u8>> {
+    let request = match parse_token_request(headers, body) {
+        Ok(request) => request,
+        Err(err) => return err.into_response(),
+    };
+    let result = match &request {
+        TokenRequest::Password {
+            username,
+            password,
+            scope,
+        } => issuer.login(username, password, scope.as_ref()).await,
+        TokenRequest::RefreshToken {
+            refresh_token,
+            scope,
+        } => {
+            issuer
+                .refresh(
+                    secrecy::ExposeSecret::expose_secret(refresh_token),
+                    scope.as_ref(),
+                )
+                .await
+        }
+    };
+    match result {
+        Ok(pair) => token_response(&pair),
+        Err(err) => error_response(&err).into_response(),
+    }
+}
+
+/// Handles `POST /revoke` (RFC 7009): 200 with an empty body for any token, valid or not.
+pub async fn revocation_endpoint(
+    issuer: &TokenIssuer,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Response<Vec<u8>> {
+    let request = match parse_revocation_request(headers, body) {
+        Ok(request) => request,
+        Err(err) => return err.into_response(),
+    };
+    match issuer
+        .revoke(
+            secrecy::ExposeSecret::expose_secret(&request.token),
+            request.hint,
+        )
+        .await
+    {
+        Ok(()) => {
+            let mut response = Response::new(Vec::new());
+            *response.status_mut() = StatusCode::OK;
+            response
+        }
+        Err(err) => error_response(&err).into_response(),
+    }
+}

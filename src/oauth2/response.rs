@@ -1,0 +1,176 @@
+//! RFC 6749 §5 responses: the token JSON, error JSON, and the mapping from [`Error`] to status.
+
+use std::borrow::Cow;
+
+use http::header::{
+    CACHE_CONTROL, CONTENT_TYPE, HeaderValue, PRAGMA, RETRY_AFTER, WWW_AUTHENTICATE,
+};
+use http::{Response, StatusCode};
+use secrecy::ExposeSecret;
+use serde::Serialize;
+
+use crate::{Error, TokenPair};
+
+/// How long a client should wait before retrying when a store is down.
+const UNAVAILABLE_RETRY_SECS: u64 = 5;
+
+/// An OAuth error response: status, `error` code, human `error_description`, and the headers that
+/// go with some of them. Its text never contains a secret.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ErrorResponse {
+    /// HTTP status.
+    pub status: StatusCode,
+    /// The RFC 6749 / RFC 6750 error code.
+    pub error: &'static str,
+    /// Human-readable description.
+    pub description: Cow<'static, str>,
+    /// `Retry-After` seconds (429, 503).
+    pub retry_after: Option<u64>,
+    /// `WWW-Authenticate` challenge (401, 403).
+    pub www_authenticate: Option<HeaderValue>,
+}
+
+#[derive(Serialize)]
+struct ErrorBody<'a> {
+    error: &'a str,
+    error_description: &'a str,
+}
+
+#[derive(Serialize)]
+struct TokenBody<'a> {
+    access_token: &'a str,
+    token_type: &'static str,
+    expires_in: u64,
+    refresh_token: &'a str,
+    scope: String,
+}
+
+impl ErrorResponse {
+    pub(crate) fn new(
+        status: StatusCode,
+        error: &'static str,
+        description: impl Into<Cow<'static, str>>,
+    ) -> Self {
+        Self {
+            status,
+            error,
+            description: description.into(),
+            retry_after: None,
+            www_authenticate: None,
+        }
+    }
+
+    /// 400 `invalid_request`.
+    pub fn invalid_request(description: impl Into<Cow<'static, str>>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "invalid_request", description)
+    }
+
+    /// 400 `invalid_scope`.
+    pub fn invalid_scope(description: impl Into<Cow<'static, str>>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "invalid_scope", description)
+    }
+
+    /// 400 `unsupported_grant_type`.
+    pub fn unsupported_grant_type() -> Self {
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "unsupported_grant_type",
+            "grant_type must be password or refresh_token",
+        )
+    }
+
+    /// 503 `temporarily_unavailable` with `Retry-After`.
+    pub fn temporarily_unavailable(description: impl Into<Cow<'static, str>>) -> Self {
+        Self {
+            retry_after: Some(UNAVAILABLE_RETRY_SECS),
+            ..Self::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "temporarily_unavailable",
+                description,
+            )
+        }
+    }
+
+    /// The HTTP response: JSON body `{"error", "error_description"}`, `Cache-Control: no-store`,
+    /// and `Retry-After` / `WWW-Authenticate` where set.
+    pub fn into_response(self) -> Response<Vec<u8>> {
+        let body = serde_json::to_vec(&ErrorBody {
+            error: self.error,
+            error_description: &self.description,
+        })
+        .unwrap_or_default();
+        let mut response = json_response(self.status, body);
+        let headers = response.headers_mut();
+        if let Some(secs) = self.retry_after {
+            headers.insert(RETRY_AFTER, HeaderValue::from(secs));
+        }
+        if let Some(challenge) = self.www_authenticate {
+            headers.insert(WWW_AUTHENTICATE, challenge);
+        }
+        response
+    }
+}
+
+pub(crate) fn json_response(status: StatusCode, body: Vec<u8>) -> Response<Vec<u8>> {
+    let mut response = Response::new(body);
+    *response.status_mut() = status;
+    let headers = response.headers_mut();
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(PRAGMA, HeaderValue::from_static("no-cache"));
+    response
+}
+
+/// The 200 response to a successful token request (RFC 6749 §5.1).
+pub fn token_response(pair: &TokenPair) -> Response<Vec<u8>> {
+    let body = serde_json::to_vec(&TokenBody {
+        access_token: pair.access_token.expose_secret(),
+        token_type: "Bearer",
+        expires_in: pair.expires_in,
+        refresh_token: pair.refresh_token.expose_secret(),
+        scope: pair.scope.to_string(),
+    })
+    .unwrap_or_default();
+    json_response(StatusCode::OK, body)
+}
+
+/// Maps an issuer error from the token or revocation endpoint to its OAuth error response.
+pub fn error_response(err: &Error) -> ErrorResponse {
+    match err {
+        Error::InvalidCredentials => ErrorResponse::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_grant",
+            "invalid username or password",
+        ),
+        Error::InvalidGrant(_) | Error::InvalidToken(_) => ErrorResponse::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_grant",
+            "the refresh token is invalid, expired or revoked",
+        ),
+        Error::InvalidScope { missing } => {
+            ErrorResponse::invalid_scope(format!("scope not available: {missing}"))
+        }
+        Error::MalformedScope(err) => ErrorResponse::invalid_scope(err.to_string()),
+        Error::Throttled { retry_after_secs } => ErrorResponse {
+            retry_after: Some(*retry_after_secs),
+            ..ErrorResponse::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "too_many_attempts",
+                "too many failed login attempts; try again later",
+            )
+        },
+        Error::WeakPassword(violation) => ErrorResponse::invalid_request(violation.to_string()),
+        Error::Unavailable(_) => ErrorResponse::temporarily_unavailable(
+            "a backing store is not answering; try again shortly",
+        ),
+        Error::UnknownUser => {
+            ErrorResponse::new(StatusCode::NOT_FOUND, "invalid_request", "no such user")
+        }
+        // Internal faults: nothing the client can act on, and no detail it should see.
+        _ => ErrorResponse::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "server_error",
+            "the server could not complete the request",
+        ),
+    }
+}

@@ -1,0 +1,28 @@
+//! The storage the issuer needs, as traits any backend can implement: [`UserStore`],
+//! [`TokenRevocation`] and [`LoginThrottle`], with in-memory implementations in [`memory`].
+//!
+//! Every method can fail with [`StoreError::Unavailable`]; the issuer then fails closed: a
+//! revocation it could not check is never treated as "not revoked".
+
+pub mod memory;
+mod traits;
+
+pub use traits::{
+    LoginThrottle, RevocationQuery, RevocationStatus, ThrottlePolicy, TokenRevocation, User,
+    UserStore,
+};
+
+/// A storage failure. Messages name the store and the operation, never a secret.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// The store did not answer (down, timed out, connection refused). Retry later.
+    #[error("{0} is unavailable")]
+    Unavailable(String),
+    /// The record to change does not exist.
+    #[error("not found")]
+    NotFound,
+    /// The store answered with data it should never hold (a malformed hash, a bad scope).
+    #[error("corrupt record: {0}")]
+    Corrupt(String),
+}
