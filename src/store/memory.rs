@@ -88,14 +88,53 @@ impl UserStore for MemoryUserStore {
     }
 }
 
+/// Keys with an expiry. Expired keys are pruned when the map doubles past its size after the
+/// last prune, so pruning costs O(1) amortised per insert however many keys are live.
+#[derive(Debug)]
+struct ExpiringSet {
+    entries: HashMap<String, i64>,
+    prune_at: usize,
+}
+
+impl Default for ExpiringSet {
+    fn default() -> Self {
+        Self {
+            entries: HashMap::new(),
+            prune_at: PRUNE_THRESHOLD,
+        }
+    }
+}
+
+impl ExpiringSet {
+    /// Inserts `key` until `expires_at`; `false` if it was already present.
+    fn insert(&mut self, key: &str, expires_at: i64) -> bool {
+        if self.entries.len() >= self.prune_at {
+            let now = now_unix();
+            self.entries.retain(|_, exp| *exp > now);
+            self.prune_at = (self.entries.len() * 2).max(PRUNE_THRESHOLD);
+        }
+        match self.entries.get_mut(key) {
+            Some(exp) => {
+                *exp = (*exp).max(expires_at);
+                false
+            }
+            None => {
+                self.entries.insert(key.to_owned(), expires_at);
+                true
+            }
+        }
+    }
+
+    fn contains(&self, key: &str) -> bool {
+        self.entries.contains_key(key)
+    }
+}
+
 #[derive(Debug, Default)]
 struct RevocationState {
-    /// jti -> expiry.
-    tokens: HashMap<String, i64>,
-    /// sid -> expiry.
-    sessions: HashMap<String, i64>,
-    /// refresh jti -> expiry.
-    used_refresh: HashMap<String, i64>,
+    tokens: ExpiringSet,
+    sessions: ExpiringSet,
+    used_refresh: ExpiringSet,
     /// user id -> generation.
     generations: HashMap<String, u64>,
 }
@@ -117,32 +156,19 @@ fn now_unix() -> i64 {
     time::OffsetDateTime::now_utc().unix_timestamp()
 }
 
-fn insert_pruning(map: &mut HashMap<String, i64>, key: &str, expires_at: i64) {
-    if map.len() >= PRUNE_THRESHOLD {
-        let now = now_unix();
-        map.retain(|_, exp| *exp > now);
-    }
-    let entry = map.entry(key.to_owned()).or_insert(expires_at);
-    *entry = (*entry).max(expires_at);
-}
-
 #[async_trait]
 impl TokenRevocation for MemoryRevocation {
     async fn revoke_token(&self, jti: &str, expires_at: i64) -> Result<(), StoreError> {
-        insert_pruning(
-            &mut lock(&self.state, "revocation store")?.tokens,
-            jti,
-            expires_at,
-        );
+        lock(&self.state, "revocation store")?
+            .tokens
+            .insert(jti, expires_at);
         Ok(())
     }
 
     async fn revoke_session(&self, session_id: &str, expires_at: i64) -> Result<(), StoreError> {
-        insert_pruning(
-            &mut lock(&self.state, "revocation store")?.sessions,
-            session_id,
-            expires_at,
-        );
+        lock(&self.state, "revocation store")?
+            .sessions
+            .insert(session_id, expires_at);
         Ok(())
     }
 
@@ -159,19 +185,16 @@ impl TokenRevocation for MemoryRevocation {
     }
 
     async fn consume_refresh(&self, jti: &str, expires_at: i64) -> Result<bool, StoreError> {
-        let mut state = lock(&self.state, "revocation store")?;
-        if state.used_refresh.contains_key(jti) {
-            return Ok(false);
-        }
-        insert_pruning(&mut state.used_refresh, jti, expires_at);
-        Ok(true)
+        Ok(lock(&self.state, "revocation store")?
+            .used_refresh
+            .insert(jti, expires_at))
     }
 
     async fn check(&self, query: RevocationQuery<'_>) -> Result<RevocationStatus, StoreError> {
         let state = lock(&self.state, "revocation store")?;
         Ok(RevocationStatus {
-            token_revoked: state.tokens.contains_key(query.jti),
-            session_revoked: state.sessions.contains_key(query.session_id),
+            token_revoked: state.tokens.contains(query.jti),
+            session_revoked: state.sessions.contains(query.session_id),
             user_generation: state.generations.get(query.user_id).copied().unwrap_or(0),
         })
     }
@@ -186,7 +209,14 @@ struct Window {
 /// Failed-login counters in memory (per process: several instances need a shared store).
 #[derive(Debug, Default)]
 pub struct MemoryThrottle {
-    windows: Mutex<HashMap<String, Window>>,
+    windows: Mutex<Windows>,
+}
+
+#[derive(Debug, Default)]
+struct Windows {
+    by_key: HashMap<String, Window>,
+    /// Prune when the map reaches this size (amortised, as in [`ExpiringSet`]).
+    prune_at: usize,
 }
 
 impl MemoryThrottle {
@@ -210,7 +240,7 @@ impl LoginThrottle for MemoryThrottle {
         policy: ThrottlePolicy,
     ) -> Result<Option<u64>, StoreError> {
         let windows = lock(&self.windows, "login throttle")?;
-        Ok(windows.get(key).and_then(|w| {
+        Ok(windows.by_key.get(key).and_then(|w| {
             let end = window_end(w, policy);
             (w.failures >= policy.max_failures && now < end)
                 .then(|| u64::try_from(end - now).unwrap_or(1).max(1))
@@ -224,10 +254,11 @@ impl LoginThrottle for MemoryThrottle {
         policy: ThrottlePolicy,
     ) -> Result<(), StoreError> {
         let mut windows = lock(&self.windows, "login throttle")?;
-        if windows.len() >= PRUNE_THRESHOLD {
-            windows.retain(|_, w| window_end(w, policy) > now);
+        if windows.by_key.len() >= windows.prune_at.max(PRUNE_THRESHOLD) {
+            windows.by_key.retain(|_, w| window_end(w, policy) > now);
+            windows.prune_at = windows.by_key.len() * 2;
         }
-        let window = windows.entry(key.to_owned()).or_insert(Window {
+        let window = windows.by_key.entry(key.to_owned()).or_insert(Window {
             start: now,
             failures: 0,
         });
@@ -242,7 +273,36 @@ impl LoginThrottle for MemoryThrottle {
     }
 
     async fn clear(&self, key: &str) -> Result<(), StoreError> {
-        lock(&self.windows, "login throttle")?.remove(key);
+        lock(&self.windows, "login throttle")?.by_key.remove(key);
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn expired_entries_are_pruned_and_live_ones_raise_the_threshold() {
+        let mut set = ExpiringSet::default();
+        for i in 0..PRUNE_THRESHOLD {
+            assert!(set.insert(&format!("old-{i}"), 0));
+        }
+        // The next insert prunes every expired entry.
+        assert!(set.insert("fresh", i64::MAX));
+        assert_eq!(set.entries.len(), 1);
+        assert!(set.contains("fresh") && !set.contains("old-0"));
+        assert!(
+            !set.insert("fresh", i64::MAX),
+            "second insert reports a repeat"
+        );
+
+        let mut live = ExpiringSet::default();
+        for i in 0..=PRUNE_THRESHOLD {
+            live.insert(&format!("live-{i}"), i64::MAX);
+        }
+        // Nothing expired: the threshold doubles instead of pruning on every insert.
+        assert_eq!(live.entries.len(), PRUNE_THRESHOLD + 1);
+        assert_eq!(live.prune_at, PRUNE_THRESHOLD * 2);
     }
 }
