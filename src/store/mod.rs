@@ -4,8 +4,16 @@
 //! Every method can fail with [`StoreError::Unavailable`]; the issuer then fails closed: a
 //! revocation it could not check is never treated as "not revoked".
 
+#[cfg(any(feature = "sqlite"))]
+mod bounded;
 pub mod memory;
+#[cfg(feature = "sqlite")]
+#[cfg_attr(docsrs, doc(cfg(feature = "sqlite")))]
+pub mod sqlite;
 mod traits;
+
+#[cfg(any(feature = "sqlite"))]
+pub use bounded::DEFAULT_TIMEOUT;
 
 pub use traits::{
     LoginThrottle, RevocationQuery, RevocationStatus, ThrottlePolicy, TokenRevocation, User,

@@ -1,0 +1,424 @@
+//! One conformance suite for every store backend: the same assertions against memory, SQLite,
+//! and (when their URLs are set) PostgreSQL and Redis.
+
+use std::sync::Arc;
+
+use secrecy::SecretString;
+use tokenward::password::{Argon2Params, HashFormat, PasswordHash, PasswordHasher};
+use tokenward::store::{
+    LoginThrottle, RevocationQuery, StoreError, ThrottlePolicy, TokenRevocation, User, UserStore,
+};
+use tokenward::token::Scopes;
+
+fn hash(password: &str) -> PasswordHash {
+    PasswordHasher::builder()
+        .params(Argon2Params::new(Argon2Params::MIN_MEMORY_KIB, 1, 1).unwrap())
+        .build()
+        .unwrap()
+        .hash(&SecretString::from(password.to_owned()))
+        .unwrap()
+}
+
+fn user(name: &str) -> User {
+    User {
+        id: String::new(),
+        username: name.into(),
+        password_hash: hash("first password"),
+        scopes: Scopes::parse("items:read").unwrap(),
+        disabled: false,
+        full_name: Some(format!("{name} Example")),
+        email: None,
+    }
+}
+
+/// A unique prefix per test, so tests sharing a database or Redis never see each other's keys.
+fn unique(prefix: &str) -> String {
+    format!("{prefix}-{}", tokenward_test_id())
+}
+
+fn tokenward_test_id() -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    format!(
+        "{}-{}-{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed),
+        time::OffsetDateTime::now_utc().unix_timestamp_nanos()
+    )
+}
+
+pub async fn users_crud(users: Arc<dyn UserStore>) {
+    let name = unique("alice");
+    let created = users.upsert(user(&name)).await.unwrap();
+    assert!(!created.id.is_empty(), "the store assigns an id");
+    let by_name = users.find_by_username(&name).await.unwrap().unwrap();
+    let by_id = users.find_by_id(&created.id).await.unwrap().unwrap();
+    assert_eq!(by_name.id, created.id);
+    assert_eq!(by_id.username, name);
+    assert_eq!(by_id.scopes, Scopes::parse("items:read").unwrap());
+    assert_eq!(
+        by_id.full_name.as_deref(),
+        Some(format!("{name} Example").as_str())
+    );
+    assert_eq!(by_id.email, None);
+    assert_eq!(by_id.password_hash.format(), HashFormat::Argon2id);
+
+    // Upsert by username keeps the id and replaces the rest.
+    let mut changed = user(&name);
+    changed.scopes = Scopes::parse("items:read items:write").unwrap();
+    changed.email = Some("a@example.com".into());
+    let updated = users.upsert(changed).await.unwrap();
+    assert_eq!(updated.id, created.id);
+    let reread = users.find_by_id(&created.id).await.unwrap().unwrap();
+    assert_eq!(reread.scopes.to_string(), "items:read items:write");
+    assert_eq!(reread.email.as_deref(), Some("a@example.com"));
+
+    assert!(
+        users
+            .find_by_username(&unique("nobody"))
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(users.find_by_id("no-such-id").await.unwrap().is_none());
+}
+
+pub async fn users_rehash_and_disable(users: Arc<dyn UserStore>) {
+    let created = users.upsert(user(&unique("bob"))).await.unwrap();
+    let bcrypt = PasswordHash::parse(bcrypt::hash("second password", 4).unwrap()).unwrap();
+    users
+        .update_password_hash(&created.id, &bcrypt)
+        .await
+        .unwrap();
+    let reread = users.find_by_id(&created.id).await.unwrap().unwrap();
+    assert_eq!(reread.password_hash.format(), HashFormat::Bcrypt);
+    assert_eq!(reread.password_hash.expose_secret(), bcrypt.expose_secret());
+
+    users.set_disabled(&created.id, true).await.unwrap();
+    assert!(
+        users
+            .find_by_id(&created.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .disabled
+    );
+    users.set_disabled(&created.id, false).await.unwrap();
+    assert!(
+        !users
+            .find_by_id(&created.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .disabled
+    );
+
+    assert_eq!(
+        users.update_password_hash("no-such-id", &bcrypt).await,
+        Err(StoreError::NotFound)
+    );
+    assert_eq!(
+        users.set_disabled("no-such-id", true).await,
+        Err(StoreError::NotFound)
+    );
+}
+
+pub async fn revocation_by_jti_sid_and_generation(rev: Arc<dyn TokenRevocation>) {
+    let (jti, sid, user) = (unique("jti"), unique("sid"), unique("user"));
+    let query = RevocationQuery {
+        jti: &jti,
+        session_id: &sid,
+        user_id: &user,
+    };
+    let far = 4_000_000_000;
+    let clean = rev.check(query).await.unwrap();
+    assert!(!clean.token_revoked && !clean.session_revoked);
+    assert_eq!(clean.user_generation, 0);
+
+    rev.revoke_token(&jti, far).await.unwrap();
+    rev.revoke_token(&jti, far).await.unwrap(); // idempotent
+    let status = rev.check(query).await.unwrap();
+    assert!(status.token_revoked && !status.session_revoked);
+
+    rev.revoke_session(&sid, far).await.unwrap();
+    assert!(rev.check(query).await.unwrap().session_revoked);
+
+    assert_eq!(rev.user_generation(&user).await.unwrap(), 0);
+    assert_eq!(rev.bump_user_generation(&user).await.unwrap(), 1);
+    assert_eq!(rev.bump_user_generation(&user).await.unwrap(), 2);
+    assert_eq!(rev.user_generation(&user).await.unwrap(), 2);
+    assert_eq!(rev.check(query).await.unwrap().user_generation, 2);
+
+    // Other ids are untouched.
+    let (other_jti, other_sid, other_user) = (unique("jti"), unique("sid"), unique("user"));
+    let other = rev
+        .check(RevocationQuery {
+            jti: &other_jti,
+            session_id: &other_sid,
+            user_id: &other_user,
+        })
+        .await
+        .unwrap();
+    assert!(!other.token_revoked && !other.session_revoked);
+    assert_eq!(other.user_generation, 0);
+}
+
+pub async fn refresh_consumed_once(rev: Arc<dyn TokenRevocation>) {
+    let jti = unique("refresh");
+    assert!(rev.consume_refresh(&jti, 4_000_000_000).await.unwrap());
+    assert!(!rev.consume_refresh(&jti, 4_000_000_000).await.unwrap());
+    assert!(!rev.consume_refresh(&jti, 4_000_000_000).await.unwrap());
+}
+
+pub async fn hundred_concurrent_consumes_one_wins(rev: Arc<dyn TokenRevocation>) {
+    let jti = unique("race");
+    let mut tasks = Vec::new();
+    for _ in 0..100 {
+        let (rev, jti) = (rev.clone(), jti.clone());
+        tasks.push(tokio::spawn(async move {
+            rev.consume_refresh(&jti, 4_000_000_000).await
+        }));
+    }
+    let mut winners = 0;
+    for task in tasks {
+        if task.await.unwrap().unwrap() {
+            winners += 1;
+        }
+    }
+    assert_eq!(winners, 1);
+}
+
+pub async fn throttle_windows(throttle: Arc<dyn LoginThrottle>) {
+    let policy = ThrottlePolicy {
+        max_failures: 3,
+        window_secs: 60,
+    };
+    let (key, other) = (unique("user"), unique("user"));
+    let t0 = 1_800_000_000;
+    assert_eq!(throttle.locked_for(&key, t0, policy).await.unwrap(), None);
+    for i in 0..3 {
+        assert_eq!(
+            throttle.locked_for(&key, t0 + i, policy).await.unwrap(),
+            None
+        );
+        throttle.record_failure(&key, t0 + i, policy).await.unwrap();
+    }
+    assert_eq!(
+        throttle.locked_for(&key, t0 + 10, policy).await.unwrap(),
+        Some(50)
+    );
+    assert_eq!(
+        throttle.locked_for(&other, t0 + 10, policy).await.unwrap(),
+        None
+    );
+    // The window ends: unlocked, and the next failure starts a new window.
+    assert_eq!(
+        throttle.locked_for(&key, t0 + 60, policy).await.unwrap(),
+        None
+    );
+    throttle
+        .record_failure(&key, t0 + 61, policy)
+        .await
+        .unwrap();
+    assert_eq!(
+        throttle.locked_for(&key, t0 + 62, policy).await.unwrap(),
+        None
+    );
+    throttle
+        .record_failure(&key, t0 + 62, policy)
+        .await
+        .unwrap();
+    throttle
+        .record_failure(&key, t0 + 63, policy)
+        .await
+        .unwrap();
+    assert_eq!(
+        throttle.locked_for(&key, t0 + 64, policy).await.unwrap(),
+        Some(57)
+    );
+    throttle.clear(&key).await.unwrap();
+    assert_eq!(
+        throttle.locked_for(&key, t0 + 64, policy).await.unwrap(),
+        None
+    );
+}
+
+/// Instantiates the whole suite for one backend. `$users`, `$rev`, `$throttle` are async
+/// expressions building fresh store handles.
+macro_rules! conformance {
+    ($backend:ident, users: $users:expr, revocation: $rev:expr, throttle: $throttle:expr) => {
+        mod $backend {
+            #[allow(unused_imports)]
+            use super::*;
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn users_crud() {
+                if let Some(s) = $users {
+                    super::users_crud(s).await
+                }
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn users_rehash_and_disable() {
+                if let Some(s) = $users {
+                    super::users_rehash_and_disable(s).await
+                }
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn revocation_by_jti_sid_and_generation() {
+                if let Some(s) = $rev {
+                    super::revocation_by_jti_sid_and_generation(s).await
+                }
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn refresh_consumed_once() {
+                if let Some(s) = $rev {
+                    super::refresh_consumed_once(s).await
+                }
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn hundred_concurrent_consumes_one_wins() {
+                if let Some(s) = $rev {
+                    super::hundred_concurrent_consumes_one_wins(s).await
+                }
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn throttle_windows() {
+                if let Some(s) = $throttle {
+                    super::throttle_windows(s).await
+                }
+            }
+        }
+    };
+}
+
+mod memory_backend {
+    use super::*;
+    use tokenward::store::memory::{MemoryRevocation, MemoryThrottle, MemoryUserStore};
+
+    fn users() -> Option<Arc<dyn UserStore>> {
+        Some(Arc::new(MemoryUserStore::new()))
+    }
+    fn rev() -> Option<Arc<dyn TokenRevocation>> {
+        Some(Arc::new(MemoryRevocation::new()))
+    }
+    fn throttle() -> Option<Arc<dyn LoginThrottle>> {
+        Some(Arc::new(MemoryThrottle::new()))
+    }
+
+    conformance!(memory, users: users(), revocation: rev(), throttle: throttle());
+}
+
+#[cfg(feature = "sqlite")]
+mod sqlite_backend {
+    use super::*;
+    use tokenward::store::sqlite::SqliteStore;
+
+    /// A fresh database file per test (kept alive by leaking its directory for the test's life).
+    async fn store() -> SqliteStore {
+        let dir = tempfile::tempdir().unwrap().keep();
+        SqliteStore::open(&format!("sqlite://{}", dir.join("tokenward.db").display()))
+            .await
+            .unwrap()
+    }
+    async fn users() -> Option<Arc<dyn UserStore>> {
+        Some(Arc::new(store().await))
+    }
+    async fn rev() -> Option<Arc<dyn TokenRevocation>> {
+        Some(Arc::new(store().await))
+    }
+    async fn throttle() -> Option<Arc<dyn LoginThrottle>> {
+        Some(Arc::new(store().await))
+    }
+
+    conformance!(sqlite, users: users().await, revocation: rev().await, throttle: throttle().await);
+
+    #[tokio::test]
+    async fn everything_survives_a_reopen() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("persist.db").display());
+        let policy = ThrottlePolicy {
+            max_failures: 1,
+            window_secs: 60,
+        };
+        let id = {
+            let store = SqliteStore::open(&url).await.unwrap();
+            let created = store.upsert(user("persistent")).await.unwrap();
+            store.revoke_token("jti-1", 4_000_000_000).await.unwrap();
+            store.revoke_session("sid-1", 4_000_000_000).await.unwrap();
+            assert!(
+                store
+                    .consume_refresh("refresh-1", 4_000_000_000)
+                    .await
+                    .unwrap()
+            );
+            store.bump_user_generation(&created.id).await.unwrap();
+            store
+                .record_failure("persistent", 1_800_000_000, policy)
+                .await
+                .unwrap();
+            created.id
+        };
+        let store = SqliteStore::open(&url).await.unwrap();
+        assert_eq!(
+            store.find_by_id(&id).await.unwrap().unwrap().username,
+            "persistent"
+        );
+        let status = store
+            .check(RevocationQuery {
+                jti: "jti-1",
+                session_id: "sid-1",
+                user_id: &id,
+            })
+            .await
+            .unwrap();
+        assert!(status.token_revoked && status.session_revoked);
+        assert_eq!(status.user_generation, 1);
+        assert!(
+            !store
+                .consume_refresh("refresh-1", 4_000_000_000)
+                .await
+                .unwrap()
+        );
+        assert!(
+            store
+                .locked_for("persistent", 1_800_000_001, policy)
+                .await
+                .unwrap()
+                .is_some()
+        );
+    }
+
+    #[tokio::test]
+    async fn expired_rows_are_pruned() {
+        let store = store().await;
+        store.revoke_token("old", 100).await.unwrap();
+        store.revoke_token("new", 4_000_000_000).await.unwrap();
+        assert!(store.consume_refresh("old-refresh", 100).await.unwrap());
+        store
+            .record_failure("old-user", 100, ThrottlePolicy::default())
+            .await
+            .unwrap();
+        let removed = store.prune_expired(1_800_000_000).await.unwrap();
+        assert_eq!(removed, 3);
+        let query = |jti| RevocationQuery {
+            jti,
+            session_id: "s",
+            user_id: "u",
+        };
+        assert!(!store.check(query("old")).await.unwrap().token_revoked);
+        assert!(store.check(query("new")).await.unwrap().token_revoked);
+        // A pruned refresh id had expired, so its token could not be presented any more anyway.
+        assert!(store.consume_refresh("old-refresh", 100).await.unwrap());
+    }
+
+    #[tokio::test]
+    async fn open_errors_name_the_problem() {
+        let err = SqliteStore::open("sqlite:///nonexistent-dir/sub/tokenward.db")
+            .await
+            .unwrap_err();
+        assert!(matches!(err, StoreError::Unavailable(_)));
+        assert!(err.to_string().contains("nonexistent-dir"), "{err}");
+        let err = SqliteStore::open("mysql://nope").await.unwrap_err();
+        assert!(err.to_string().contains("mysql://nope"), "{err}");
+    }
+}
