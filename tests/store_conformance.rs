@@ -422,3 +422,348 @@ mod sqlite_backend {
         assert!(err.to_string().contains("mysql://nope"), "{err}");
     }
 }
+
+#[cfg(feature = "redis")]
+mod redis_backend {
+    use std::net::TcpListener;
+    use std::process::{Child, Command, Stdio};
+    use std::time::{Duration, Instant};
+
+    use super::*;
+    use tokenward::store::redis::RedisStore;
+
+    fn url() -> Option<String> {
+        let url = std::env::var("TOKENWARD_TEST_REDIS_URL").ok();
+        if url.is_none() {
+            eprintln!("skipped: TOKENWARD_TEST_REDIS_URL is not set, Redis backend not tested");
+        }
+        url
+    }
+
+    async fn store() -> Option<RedisStore> {
+        let url = url()?;
+        Some(
+            RedisStore::open(&url, &unique("tokenward-test"))
+                .await
+                .unwrap(),
+        )
+    }
+    async fn users() -> Option<Arc<dyn UserStore>> {
+        None // Redis holds no users.
+    }
+    async fn rev() -> Option<Arc<dyn TokenRevocation>> {
+        Some(Arc::new(store().await?))
+    }
+    async fn throttle() -> Option<Arc<dyn LoginThrottle>> {
+        Some(Arc::new(store().await?))
+    }
+
+    conformance!(redis, users: users().await, revocation: rev().await, throttle: throttle().await);
+
+    #[tokio::test]
+    async fn two_store_objects_see_each_others_writes_at_once() {
+        let Some(url) = url() else { return };
+        let prefix = unique("tokenward-shared");
+        let a = RedisStore::open(&url, &prefix).await.unwrap();
+        let b = RedisStore::open(&url, &prefix).await.unwrap();
+        let query = RevocationQuery {
+            jti: "j",
+            session_id: "s",
+            user_id: "u",
+        };
+        a.revoke_token("j", 4_000_000_000).await.unwrap();
+        assert!(b.check(query).await.unwrap().token_revoked);
+        b.revoke_session("s", 4_000_000_000).await.unwrap();
+        a.bump_user_generation("u").await.unwrap();
+        let status = b.check(query).await.unwrap();
+        assert!(status.session_revoked);
+        assert_eq!(status.user_generation, 1);
+        assert!(a.consume_refresh("r", 4_000_000_000).await.unwrap());
+        assert!(!b.consume_refresh("r", 4_000_000_000).await.unwrap());
+        let policy = ThrottlePolicy {
+            max_failures: 2,
+            window_secs: 60,
+        };
+        a.record_failure("user", 1_800_000_000, policy)
+            .await
+            .unwrap();
+        b.record_failure("user", 1_800_000_001, policy)
+            .await
+            .unwrap();
+        assert!(
+            a.locked_for("user", 1_800_000_002, policy)
+                .await
+                .unwrap()
+                .is_some()
+        );
+        // A different prefix is a different namespace.
+        let other = RedisStore::open(&url, &unique("tokenward-other"))
+            .await
+            .unwrap();
+        assert!(!other.check(query).await.unwrap().token_revoked);
+    }
+
+    /// A private redis-server on a free port, killed on drop.
+    struct PrivateRedis {
+        child: Child,
+        port: u16,
+    }
+
+    impl PrivateRedis {
+        fn start(port: u16) -> Option<Self> {
+            let child = Command::new("redis-server")
+                .args([
+                    "--port",
+                    &port.to_string(),
+                    "--bind",
+                    "127.0.0.1",
+                    "--save",
+                    "",
+                    "--appendonly",
+                    "no",
+                ])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .ok()?;
+            let started = Instant::now();
+            while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+                if started.elapsed() > Duration::from_secs(10) {
+                    return None;
+                }
+                std::thread::yield_now();
+            }
+            Some(Self { child, port })
+        }
+
+        fn url(&self) -> String {
+            format!("redis://127.0.0.1:{}", self.port)
+        }
+    }
+
+    impl Drop for PrivateRedis {
+        fn drop(&mut self) {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+
+    fn free_port() -> u16 {
+        TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port()
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn outage_fails_closed_in_bounded_time_and_recovers() {
+        if url().is_none() {
+            return;
+        }
+        let port = free_port();
+        let Some(server) = PrivateRedis::start(port) else {
+            eprintln!("skipped: could not start a private redis-server");
+            return;
+        };
+        let timeout = Duration::from_millis(500);
+        let store = RedisStore::open_with_timeout(&server.url(), "outage", timeout)
+            .await
+            .unwrap();
+        store.revoke_token("j", 4_000_000_000).await.unwrap();
+        let query = RevocationQuery {
+            jti: "j",
+            session_id: "s",
+            user_id: "u",
+        };
+        assert!(store.check(query).await.unwrap().token_revoked);
+
+        drop(server);
+        let started = Instant::now();
+        let down = store.check(query).await;
+        assert!(matches!(down, Err(StoreError::Unavailable(_))), "{down:?}");
+        assert!(matches!(
+            store.consume_refresh("r", 4_000_000_000).await,
+            Err(StoreError::Unavailable(_))
+        ));
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "took {:?}",
+            started.elapsed()
+        );
+
+        // Back on the same port (empty: this server keeps nothing), the same object works again.
+        let _server = PrivateRedis::start(port).expect("restart redis-server");
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let recovered = loop {
+            match store.check(query).await {
+                Ok(status) => break status,
+                Err(_) if Instant::now() < deadline => tokio::task::yield_now().await,
+                Err(err) => panic!("no recovery: {err}"),
+            }
+        };
+        assert!(
+            !recovered.token_revoked,
+            "a fresh server has no revocations"
+        );
+        assert!(store.consume_refresh("r", 4_000_000_000).await.unwrap());
+
+        // Nothing listening at all: open fails with an error naming the URL.
+        let err = RedisStore::open_with_timeout(
+            &format!("redis://127.0.0.1:{}", free_port()),
+            "x",
+            timeout,
+        )
+        .await
+        .unwrap_err();
+        assert!(err.to_string().contains("127.0.0.1"), "{err}");
+    }
+}
+
+#[cfg(feature = "postgres")]
+mod postgres_backend {
+    use std::time::{Duration, Instant};
+
+    use super::*;
+    use tokenward::store::postgres::PostgresStore;
+
+    fn url() -> Option<String> {
+        let url = std::env::var("TOKENWARD_TEST_POSTGRES_URL").ok();
+        if url.is_none() {
+            eprintln!(
+                "skipped: TOKENWARD_TEST_POSTGRES_URL is not set, PostgreSQL backend not tested"
+            );
+        }
+        url
+    }
+
+    /// A schema of its own per test: tests run in parallel against one database.
+    fn schema() -> String {
+        unique("tw_test").replace('-', "_").to_lowercase()
+    }
+
+    async fn store() -> Option<PostgresStore> {
+        let url = url()?;
+        Some(PostgresStore::open(&url, Some(&schema())).await.unwrap())
+    }
+    async fn users() -> Option<Arc<dyn UserStore>> {
+        Some(Arc::new(store().await?))
+    }
+    async fn rev() -> Option<Arc<dyn TokenRevocation>> {
+        Some(Arc::new(store().await?))
+    }
+    async fn throttle() -> Option<Arc<dyn LoginThrottle>> {
+        Some(Arc::new(store().await?))
+    }
+
+    conformance!(postgres, users: users().await, revocation: rev().await, throttle: throttle().await);
+
+    #[tokio::test]
+    async fn two_store_objects_share_state_and_survive_a_reopen() {
+        let Some(url) = url() else { return };
+        let schema = schema();
+        let a = PostgresStore::open(&url, Some(&schema)).await.unwrap();
+        let b = PostgresStore::open(&url, Some(&schema)).await.unwrap();
+        let created = a.upsert(user("shared")).await.unwrap();
+        assert_eq!(
+            b.find_by_username("shared").await.unwrap().unwrap().id,
+            created.id
+        );
+        a.revoke_token("j", 4_000_000_000).await.unwrap();
+        b.bump_user_generation(&created.id).await.unwrap();
+        assert!(a.consume_refresh("r", 4_000_000_000).await.unwrap());
+        assert!(!b.consume_refresh("r", 4_000_000_000).await.unwrap());
+        drop((a, b));
+        let reopened = PostgresStore::open(&url, Some(&schema)).await.unwrap();
+        let status = reopened
+            .check(RevocationQuery {
+                jti: "j",
+                session_id: "s",
+                user_id: &created.id,
+            })
+            .await
+            .unwrap();
+        assert!(status.token_revoked);
+        assert_eq!(status.user_generation, 1);
+        // Another schema is another namespace.
+        let other = PostgresStore::open(&url, Some(&super::postgres_backend::schema()))
+            .await
+            .unwrap();
+        assert!(other.find_by_username("shared").await.unwrap().is_none());
+    }
+
+    #[tokio::test]
+    async fn unreachable_database_fails_in_bounded_time_without_leaking_the_password() {
+        if url().is_none() {
+            return;
+        }
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let started = Instant::now();
+        let err = PostgresStore::open_with_timeout(
+            &format!("postgres://app:s3cret@127.0.0.1:{port}/db"),
+            None,
+            Duration::from_millis(500),
+        )
+        .await
+        .unwrap_err();
+        assert!(started.elapsed() < Duration::from_secs(5));
+        let text = err.to_string();
+        assert!(matches!(err, StoreError::Unavailable(_)));
+        assert!(
+            text.contains("127.0.0.1") && !text.contains("s3cret"),
+            "{text}"
+        );
+        assert!(
+            PostgresStore::open(&url().unwrap(), Some("Bad-Schema"))
+                .await
+                .is_err()
+        );
+    }
+}
+
+mod open_from_url {
+    use tokenward::store;
+
+    #[tokio::test]
+    async fn memory_and_sqlite_urls_open() {
+        let stores = store::open("memory:", None).await.unwrap();
+        assert!(stores.users.find_by_username("x").await.unwrap().is_none());
+        #[cfg(feature = "sqlite")]
+        {
+            let dir = tempfile::tempdir().unwrap();
+            let url = format!("sqlite://{}", dir.path().join("new.db").display());
+            let stores = store::open(&url, None).await.unwrap();
+            stores
+                .revocation
+                .revoke_token("j", 4_000_000_000)
+                .await
+                .unwrap();
+            assert!(dir.path().join("new.db").exists(), "created if missing");
+        }
+    }
+
+    #[tokio::test]
+    async fn bad_urls_are_named_without_passwords() {
+        for (database, redis, expected) in [
+            (
+                "mysql://root:hunter2@db/app",
+                None,
+                "mysql://root:***@db/app",
+            ),
+            ("tokenward.db", None, "tokenward.db"),
+            (
+                "memory:",
+                Some("http://user:hunter2@cache"),
+                "http://user:***@cache",
+            ),
+        ] {
+            let err = store::open(database, redis).await.unwrap_err().to_string();
+            assert!(err.contains(expected), "{err}");
+            assert!(!err.contains("hunter2"), "{err}");
+        }
+    }
+}

@@ -4,17 +4,30 @@
 //! Every method can fail with [`StoreError::Unavailable`]; the issuer then fails closed: a
 //! revocation it could not check is never treated as "not revoked".
 
-#[cfg(any(feature = "sqlite"))]
+#[cfg(any(feature = "sqlite", feature = "postgres", feature = "redis"))]
 mod bounded;
 pub mod memory;
+mod open;
+#[cfg(feature = "postgres")]
+#[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
+pub mod postgres;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+mod sql;
 #[cfg(feature = "sqlite")]
 #[cfg_attr(docsrs, doc(cfg(feature = "sqlite")))]
 pub mod sqlite;
 mod traits;
+#[cfg(any(feature = "postgres", feature = "redis"))]
+mod url_redaction;
 
-#[cfg(any(feature = "sqlite"))]
+#[cfg(feature = "redis")]
+#[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
+pub mod redis;
+
+#[cfg(any(feature = "sqlite", feature = "postgres", feature = "redis"))]
 pub use bounded::DEFAULT_TIMEOUT;
 
+pub use open::{Stores, open};
 pub use traits::{
     LoginThrottle, RevocationQuery, RevocationStatus, ThrottlePolicy, TokenRevocation, User,
     UserStore,

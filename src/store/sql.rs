@@ -1,0 +1,337 @@
+//! The SQL stores (SQLite and PostgreSQL) share every query: both accept `$N` placeholders,
+//! `ON CONFLICT`, `RETURNING` and `EXISTS`, so one implementation, instantiated per database by
+//! [`sql_store!`], serves both. Only connecting and the migrations differ.
+
+/// Implements [`UserStore`](super::UserStore), [`TokenRevocation`](super::TokenRevocation) and
+/// [`LoginThrottle`](super::LoginThrottle) for `$store`, a struct with fields `pool`, `timeout`
+/// and `writes`, on database `$db`; `$name` names the store in errors.
+macro_rules! sql_store {
+    ($store:ty, $db:ty, $name:expr) => {
+        const NAME: &str = $name;
+
+        fn unavailable(err: sqlx::Error) -> StoreError {
+            StoreError::Unavailable(format!("{NAME} ({err})"))
+        }
+
+        impl $store {
+            /// Deletes revocations, used refresh tokens and throttle windows that no longer matter.
+            /// Runs by itself every few thousand writes; call it from a timer if you prefer.
+            pub async fn prune_expired(&self, now: i64) -> Result<u64, StoreError> {
+                bounded(NAME, self.timeout, async {
+                    let mut removed = 0;
+                    for table in ["revoked_tokens", "revoked_sessions", "used_refresh_tokens"] {
+                        removed += sqlx::query(&format!("DELETE FROM {table} WHERE expires_at < $1"))
+                            .bind(now)
+                            .execute(&self.pool)
+                            .await
+                            .map_err(unavailable)?
+                            .rows_affected();
+                    }
+                    // Throttle windows are never longer than a day in any sane configuration.
+                    removed += sqlx::query("DELETE FROM login_failures WHERE window_start < $1")
+                        .bind(now - 86_400)
+                        .execute(&self.pool)
+                        .await
+                        .map_err(unavailable)?
+                        .rows_affected();
+                    Ok(removed)
+                })
+                .await
+            }
+
+            async fn after_write(&self) {
+                if prune_due(&self.writes) {
+                    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+                    if let Err(error) = self.prune_expired(now).await {
+                        tracing::warn!(%error, "pruning expired rows failed");
+                    }
+                }
+            }
+
+            async fn insert_expiring(
+                &self,
+                table: &str,
+                key: &str,
+                expires_at: i64,
+            ) -> Result<bool, StoreError> {
+                let key_column = if table == "revoked_sessions" {
+                    "sid"
+                } else {
+                    "jti"
+                };
+                let inserted = bounded(NAME, self.timeout, async {
+                    sqlx::query(&format!(
+                        "INSERT INTO {table} ({key_column}, expires_at) VALUES ($1, $2) \
+                         ON CONFLICT({key_column}) DO NOTHING"
+                    ))
+                    .bind(key)
+                    .bind(expires_at)
+                    .execute(&self.pool)
+                    .await
+                    .map(|r| r.rows_affected() == 1)
+                    .map_err(unavailable)
+                })
+                .await?;
+                self.after_write().await;
+                Ok(inserted)
+            }
+        }
+
+        fn user_from_row(row: &<$db as sqlx::Database>::Row) -> Result<User, StoreError> {
+            let id: String = row.try_get("id").map_err(unavailable)?;
+            let corrupt = |what: &str| StoreError::Corrupt(format!("user {id}: {what}"));
+            let hash: String = row.try_get("password_hash").map_err(unavailable)?;
+            let scopes: String = row.try_get("scopes").map_err(unavailable)?;
+            Ok(User {
+                username: row.try_get("username").map_err(unavailable)?,
+                password_hash: PasswordHash::parse(hash)
+                    .map_err(|e| corrupt(&format!("password hash: {e}")))?,
+                scopes: Scopes::parse(&scopes).map_err(|e| corrupt(&format!("scopes: {e}")))?,
+                disabled: row.try_get::<bool, _>("disabled").map_err(unavailable)?,
+                full_name: row.try_get("full_name").map_err(unavailable)?,
+                email: row.try_get("email").map_err(unavailable)?,
+                id,
+            })
+        }
+
+        const USER_COLUMNS: &str = "id, username, password_hash, scopes, disabled, full_name, email";
+
+        #[async_trait]
+        impl UserStore for $store {
+            async fn find_by_username(&self, username: &str) -> Result<Option<User>, StoreError> {
+                bounded(NAME, self.timeout, async {
+                    let row = sqlx::query(&format!(
+                        "SELECT {USER_COLUMNS} FROM users WHERE username = $1"
+                    ))
+                    .bind(username)
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(unavailable)?;
+                    row.as_ref().map(user_from_row).transpose()
+                })
+                .await
+            }
+
+            async fn find_by_id(&self, id: &str) -> Result<Option<User>, StoreError> {
+                bounded(NAME, self.timeout, async {
+                    let row = sqlx::query(&format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1"))
+                        .bind(id)
+                        .fetch_optional(&self.pool)
+                        .await
+                        .map_err(unavailable)?;
+                    row.as_ref().map(user_from_row).transpose()
+                })
+                .await
+            }
+
+            async fn upsert(&self, mut user: User) -> Result<User, StoreError> {
+                if user.id.is_empty() {
+                    user.id = super::memory::new_user_id();
+                }
+                bounded(NAME, self.timeout, async {
+                    let id: String = sqlx::query_scalar(
+                        "INSERT INTO users (id, username, password_hash, scopes, disabled, full_name, email) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7) \
+                         ON CONFLICT(username) DO UPDATE SET password_hash = excluded.password_hash, \
+                         scopes = excluded.scopes, disabled = excluded.disabled, \
+                         full_name = excluded.full_name, email = excluded.email \
+                         RETURNING id",
+                    )
+                    .bind(&user.id)
+                    .bind(&user.username)
+                    .bind(user.password_hash.expose_secret())
+                    .bind(user.scopes.to_string())
+                    .bind(user.disabled)
+                    .bind(&user.full_name)
+                    .bind(&user.email)
+                    .fetch_one(&self.pool)
+                    .await
+                    .map_err(unavailable)?;
+                    user.id = id;
+                    Ok(user)
+                })
+                .await
+            }
+
+            async fn update_password_hash(&self, id: &str, hash: &PasswordHash) -> Result<(), StoreError> {
+                bounded(NAME, self.timeout, async {
+                    let result = sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
+                        .bind(hash.expose_secret())
+                        .bind(id)
+                        .execute(&self.pool)
+                        .await
+                        .map_err(unavailable)?;
+                    if result.rows_affected() == 0 {
+                        return Err(StoreError::NotFound);
+                    }
+                    Ok(())
+                })
+                .await
+            }
+
+            async fn set_disabled(&self, id: &str, disabled: bool) -> Result<(), StoreError> {
+                bounded(NAME, self.timeout, async {
+                    let result = sqlx::query("UPDATE users SET disabled = $1 WHERE id = $2")
+                        .bind(disabled)
+                        .bind(id)
+                        .execute(&self.pool)
+                        .await
+                        .map_err(unavailable)?;
+                    if result.rows_affected() == 0 {
+                        return Err(StoreError::NotFound);
+                    }
+                    Ok(())
+                })
+                .await
+            }
+        }
+
+        #[async_trait]
+        impl TokenRevocation for $store {
+            async fn revoke_token(&self, jti: &str, expires_at: i64) -> Result<(), StoreError> {
+                self.insert_expiring("revoked_tokens", jti, expires_at)
+                    .await
+                    .map(drop)
+            }
+
+            async fn revoke_session(&self, session_id: &str, expires_at: i64) -> Result<(), StoreError> {
+                self.insert_expiring("revoked_sessions", session_id, expires_at)
+                    .await
+                    .map(drop)
+            }
+
+            async fn bump_user_generation(&self, user_id: &str) -> Result<u64, StoreError> {
+                bounded(NAME, self.timeout, async {
+                    let generation: i64 = sqlx::query_scalar(
+                        "INSERT INTO user_generations (user_id, generation) VALUES ($1, 1) \
+                         ON CONFLICT(user_id) DO UPDATE SET generation = user_generations.generation + 1 \
+                         RETURNING generation",
+                    )
+                    .bind(user_id)
+                    .fetch_one(&self.pool)
+                    .await
+                    .map_err(unavailable)?;
+                    Ok(u64::try_from(generation).unwrap_or(0))
+                })
+                .await
+            }
+
+            async fn user_generation(&self, user_id: &str) -> Result<u64, StoreError> {
+                bounded(NAME, self.timeout, async {
+                    let generation: Option<i64> =
+                        sqlx::query_scalar("SELECT generation FROM user_generations WHERE user_id = $1")
+                            .bind(user_id)
+                            .fetch_optional(&self.pool)
+                            .await
+                            .map_err(unavailable)?;
+                    Ok(generation.and_then(|g| u64::try_from(g).ok()).unwrap_or(0))
+                })
+                .await
+            }
+
+            async fn consume_refresh(&self, jti: &str, expires_at: i64) -> Result<bool, StoreError> {
+                self.insert_expiring("used_refresh_tokens", jti, expires_at)
+                    .await
+            }
+
+            async fn check(&self, query: RevocationQuery<'_>) -> Result<RevocationStatus, StoreError> {
+                bounded(NAME, self.timeout, async {
+                    let row = sqlx::query(
+                        "SELECT EXISTS(SELECT 1 FROM revoked_tokens WHERE jti = $1) AS token_revoked, \
+                         EXISTS(SELECT 1 FROM revoked_sessions WHERE sid = $2) AS session_revoked, \
+                         COALESCE((SELECT generation FROM user_generations WHERE user_id = $3), 0) \
+                         AS generation",
+                    )
+                    .bind(query.jti)
+                    .bind(query.session_id)
+                    .bind(query.user_id)
+                    .fetch_one(&self.pool)
+                    .await
+                    .map_err(unavailable)?;
+                    Ok(RevocationStatus {
+                        token_revoked: row.try_get("token_revoked").map_err(unavailable)?,
+                        session_revoked: row.try_get("session_revoked").map_err(unavailable)?,
+                        user_generation: u64::try_from(
+                            row.try_get::<i64, _>("generation").map_err(unavailable)?,
+                        )
+                        .unwrap_or(0),
+                    })
+                })
+                .await
+            }
+        }
+
+        fn window_secs(policy: ThrottlePolicy) -> i64 {
+            i64::try_from(policy.window_secs).unwrap_or(i64::MAX)
+        }
+
+        #[async_trait]
+        impl LoginThrottle for $store {
+            async fn locked_for(
+                &self,
+                key: &str,
+                now: i64,
+                policy: ThrottlePolicy,
+            ) -> Result<Option<u64>, StoreError> {
+                bounded(NAME, self.timeout, async {
+                    let row: Option<(i64, i64)> =
+                        sqlx::query_as("SELECT window_start, failures FROM login_failures WHERE key = $1")
+                            .bind(key)
+                            .fetch_optional(&self.pool)
+                            .await
+                            .map_err(unavailable)?;
+                    Ok(row.and_then(|(start, failures)| {
+                        let end = start.saturating_add(window_secs(policy));
+                        (failures >= i64::from(policy.max_failures) && now < end)
+                            .then(|| u64::try_from(end - now).unwrap_or(1).max(1))
+                    }))
+                })
+                .await
+            }
+
+            async fn record_failure(
+                &self,
+                key: &str,
+                now: i64,
+                policy: ThrottlePolicy,
+            ) -> Result<(), StoreError> {
+                bounded(NAME, self.timeout, async {
+                    // In ON CONFLICT DO UPDATE every column reference reads the row before the update.
+                    sqlx::query(
+                        "INSERT INTO login_failures (key, window_start, failures) VALUES ($1, $2, 1) \
+                         ON CONFLICT(key) DO UPDATE SET \
+                         failures = CASE WHEN $2 >= login_failures.window_start + $3 THEN 1 \
+                         ELSE login_failures.failures + 1 END, \
+                         window_start = CASE WHEN $2 >= login_failures.window_start + $3 THEN $2 \
+                         ELSE login_failures.window_start END",
+                    )
+                    .bind(key)
+                    .bind(now)
+                    .bind(window_secs(policy))
+                    .execute(&self.pool)
+                    .await
+                    .map_err(unavailable)?;
+                    Ok(())
+                })
+                .await?;
+                self.after_write().await;
+                Ok(())
+            }
+
+            async fn clear(&self, key: &str) -> Result<(), StoreError> {
+                bounded(NAME, self.timeout, async {
+                    sqlx::query("DELETE FROM login_failures WHERE key = $1")
+                        .bind(key)
+                        .execute(&self.pool)
+                        .await
+                        .map_err(unavailable)?;
+                    Ok(())
+                })
+                .await
+            }
+        }
+
+    };
+}
+
+pub(crate) use sql_store;
