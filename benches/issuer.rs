@@ -3,21 +3,36 @@
 //! cost anyway), and unknown-user against wrong-password logins (their ratio is the timing side
 //! channel, ideally 1.0); `refresh`.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use secrecy::{ExposeSecret, SecretBox, SecretString};
 use serde_json::Value;
 use tokenward::keys::{KeyAlgorithm, KeySet, SigningKey};
-use tokenward::store::memory::{MemoryRevocation, MemoryThrottle, MemoryUserStore};
-use tokenward::store::{ThrottlePolicy, User, UserStore};
+use tokenward::store::{ThrottlePolicy, User};
 use tokenward::token::{Scopes, TokenCodec};
 use tokenward::{Error, TokenIssuer};
 
 const SECRET: [u8; 32] = [42; 32];
 
 fn issuer(runtime: &tokio::runtime::Runtime) -> TokenIssuer {
+    let stores = runtime
+        .block_on(tokenward::store::open("memory:", None))
+        .expect("memory stores");
+    issuer_on(runtime, stores)
+}
+
+/// An issuer on `stores`, with user "alice" created in them.
+fn issuer_on(runtime: &tokio::runtime::Runtime, stores: tokenward::store::Stores) -> TokenIssuer {
+    issuer_with(runtime, stores, true)
+}
+
+fn issuer_with(
+    runtime: &tokio::runtime::Runtime,
+    stores: tokenward::store::Stores,
+    check_user: bool,
+) -> TokenIssuer {
     let key = SigningKey::from_secret(
         "hs",
         KeyAlgorithm::HS256,
@@ -27,16 +42,17 @@ fn issuer(runtime: &tokio::runtime::Runtime) -> TokenIssuer {
     let codec = TokenCodec::builder(KeySet::new(key), "https://auth.example", "api.example")
         .build()
         .expect("codec");
-    let users = Arc::new(MemoryUserStore::new());
-    let issuer = TokenIssuer::builder(codec, users.clone(), Arc::new(MemoryRevocation::new()))
+    let users = stores.users.clone();
+    let issuer = TokenIssuer::builder(codec, users.clone(), stores.revocation)
         // The benchmark logs in thousands of times with wrong passwords; never lock.
         .throttle(
-            Arc::new(MemoryThrottle::new()),
+            stores.throttle,
             ThrottlePolicy {
                 max_failures: u32::MAX,
                 window_secs: 1,
             },
         )
+        .check_user_on_validate(check_user)
         .build()
         .expect("issuer");
     let hash = issuer
@@ -136,5 +152,69 @@ fn issuer_benches(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, issuer_benches);
+/// `validate` and `refresh` through the issuer on each backend. Redis holds revocation and
+/// throttling only, so its users stay in memory; it runs when `TOKENWARD_TEST_REDIS_URL` is set.
+fn backend_benches(c: &mut Criterion) {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut backends = vec![
+        ("memory", "memory:".to_owned(), None),
+        (
+            "sqlite",
+            format!("sqlite://{}", dir.path().join("bench.db").display()),
+            None,
+        ),
+    ];
+    match std::env::var("TOKENWARD_TEST_REDIS_URL") {
+        Ok(url) => backends.push(("redis", "memory:".to_owned(), Some(url))),
+        Err(_) => eprintln!("skipped: TOKENWARD_TEST_REDIS_URL is not set, no Redis figures"),
+    }
+    let password = SecretString::from("correct horse battery staple");
+    for (name, database, redis) in backends {
+        let stores = runtime
+            .block_on(tokenward::store::open(&database, redis.as_deref()))
+            .expect("stores");
+        let issuer = issuer_on(&runtime, stores);
+        let pair = runtime
+            .block_on(issuer.login("alice", &password, None))
+            .expect("login");
+        let token = pair.access_token.expose_secret().to_owned();
+        c.benchmark_group("issuer_validate_backend")
+            .bench_function(name, |b| {
+                b.to_async(&runtime)
+                    .iter(|| async { issuer.validate(&token).await.expect("valid") })
+            });
+        // The same without the user-exists check: the revocation round trip alone.
+        let lean_stores = runtime
+            .block_on(tokenward::store::open(&database, redis.as_deref()))
+            .expect("stores");
+        let lean = issuer_with(&runtime, lean_stores, false);
+        let lean_token = runtime
+            .block_on(lean.login("alice", &password, None))
+            .expect("login")
+            .access_token;
+        c.benchmark_group("issuer_validate_revocation_only")
+            .bench_function(name, |b| {
+                b.to_async(&runtime).iter(|| async {
+                    lean.validate(lean_token.expose_secret())
+                        .await
+                        .expect("valid")
+                })
+            });
+        let current = Mutex::new(pair.refresh_token.expose_secret().to_owned());
+        c.benchmark_group("issuer_refresh_backend")
+            .bench_function(name, |b| {
+                b.to_async(&runtime).iter(|| async {
+                    let token = current.lock().expect("lock").clone();
+                    let next = issuer.refresh(&token, None).await.expect("refresh");
+                    *current.lock().expect("lock") = next.refresh_token.expose_secret().to_owned();
+                })
+            });
+    }
+}
+
+criterion_group!(benches, issuer_benches, backend_benches);
 criterion_main!(benches);

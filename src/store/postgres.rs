@@ -68,6 +68,9 @@ impl PostgresStore {
         let pool = PgPoolOptions::new()
             .max_connections(8)
             .acquire_timeout(timeout)
+            // A dead connection surfaces as an error on the query itself; pinging before every
+            // acquire would double the round trips of every check.
+            .test_before_acquire(false)
             .after_connect(move |connection, _| {
                 let search_path = search_path.clone();
                 Box::pin(async move {

@@ -52,6 +52,9 @@ impl SqliteStore {
             // One connection for an in-memory database: each connection would see its own.
             .max_connections(if in_memory { 1 } else { 8 })
             .acquire_timeout(timeout)
+            // A dead connection surfaces as an error on the query itself; pinging before every
+            // acquire would double the round trips of every check.
+            .test_before_acquire(false)
             .connect_with(options)
             .await
             .map_err(|e| StoreError::Unavailable(format!("{NAME}: cannot open {url:?}: {e}")))?;
