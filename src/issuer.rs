@@ -363,15 +363,14 @@ impl TokenIssuer {
             .codec
             .validate_access(token)
             .map_err(|e| Error::InvalidToken(Rejection::Token(e)))?;
-        let status = inner
-            .revocation
-            .check(RevocationQuery {
-                jti: &claims.jti,
-                session_id: &claims.sid,
-                user_id: &claims.sub,
-            })
-            .await?;
-        revocation_verdict(&status, claims.generation).map_err(Error::InvalidToken)?;
+        let query = RevocationQuery {
+            jti: &claims.jti,
+            session_id: &claims.sid,
+            user_id: &claims.sub,
+        };
+        self.revocation_verdict(query, claims.generation)
+            .await?
+            .map_err(Error::InvalidToken)?;
         if inner.check_user_on_validate {
             let user = inner.users.find_by_id(&claims.sub).await?;
             user_verdict(user.as_ref()).map_err(Error::InvalidToken)?;
@@ -393,15 +392,14 @@ impl TokenIssuer {
             .codec
             .validate_refresh(refresh_token)
             .map_err(|e| Error::InvalidGrant(Rejection::Token(e)))?;
-        let status = inner
-            .revocation
-            .check(RevocationQuery {
-                jti: &claims.jti,
-                session_id: &claims.sid,
-                user_id: &claims.sub,
-            })
-            .await?;
-        revocation_verdict(&status, claims.generation).map_err(Error::InvalidGrant)?;
+        let query = RevocationQuery {
+            jti: &claims.jti,
+            session_id: &claims.sid,
+            user_id: &claims.sub,
+        };
+        self.revocation_verdict(query, claims.generation)
+            .await?
+            .map_err(Error::InvalidGrant)?;
         // Checked before consuming, so a bad scope parameter does not burn the token.
         let granted = grant(&claims.scope, requested)?;
         if !inner
@@ -569,7 +567,20 @@ fn grant(available: &Scopes, requested: Option<&Scopes>) -> Result<Scopes, Error
     }
 }
 
-fn revocation_verdict(status: &RevocationStatus, generation: u64) -> Result<(), Rejection> {
+impl TokenIssuer {
+    /// One revocation round trip for a token. The outer error is the store's (fail closed: it
+    /// never becomes "not revoked"); the inner one is the verdict on the token.
+    async fn revocation_verdict(
+        &self,
+        query: RevocationQuery<'_>,
+        generation: u64,
+    ) -> Result<Result<(), Rejection>, Error> {
+        let status = self.inner.revocation.check(query).await?;
+        Ok(verdict(&status, generation))
+    }
+}
+
+fn verdict(status: &RevocationStatus, generation: u64) -> Result<(), Rejection> {
     if status.session_revoked {
         Err(Rejection::SessionRevoked)
     } else if status.token_revoked {

@@ -240,11 +240,10 @@ impl LoginThrottle for MemoryThrottle {
         policy: ThrottlePolicy,
     ) -> Result<Option<u64>, StoreError> {
         let windows = lock(&self.windows, "login throttle")?;
-        Ok(windows.by_key.get(key).and_then(|w| {
-            let end = window_end(w, policy);
-            (w.failures >= policy.max_failures && now < end)
-                .then(|| u64::try_from(end - now).unwrap_or(1).max(1))
-        }))
+        Ok(windows
+            .by_key
+            .get(key)
+            .and_then(|w| policy.retry_after(w.start, u64::from(w.failures), now)))
     }
 
     async fn record_failure(

@@ -195,19 +195,16 @@ impl LoginThrottle for RedisStore {
         let mut connection = self.connection.clone();
         let key = self.key("throttle", key);
         bounded(NAME, self.timeout, async move {
-            let (start, failures): (Option<i64>, Option<u32>) = redis::cmd("HMGET")
+            let (start, failures): (Option<i64>, Option<u64>) = redis::cmd("HMGET")
                 .arg(key)
                 .arg("start")
                 .arg("failures")
                 .query_async(&mut connection)
                 .await
                 .map_err(unavailable)?;
-            Ok(start.zip(failures).and_then(|(start, failures)| {
-                let end =
-                    start.saturating_add(i64::try_from(policy.window_secs).unwrap_or(i64::MAX));
-                (failures >= policy.max_failures && now < end)
-                    .then(|| u64::try_from(end - now).unwrap_or(1).max(1))
-            }))
+            Ok(start
+                .zip(failures)
+                .and_then(|(start, failures)| policy.retry_after(start, failures, now)))
         })
         .await
     }

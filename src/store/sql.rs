@@ -39,6 +39,25 @@ macro_rules! sql_store {
                 .await
             }
 
+            /// The user whose `column` (`id` or `username`, both unique) equals `value`.
+            async fn find_user(
+                &self,
+                column: &'static str,
+                value: &str,
+            ) -> Result<Option<User>, StoreError> {
+                bounded(NAME, self.timeout, async {
+                    let row = sqlx::query(&format!(
+                        "SELECT {USER_COLUMNS} FROM users WHERE {column} = $1"
+                    ))
+                    .bind(value)
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(unavailable)?;
+                    row.as_ref().map(user_from_row).transpose()
+                })
+                .await
+            }
+
             async fn after_write(&self) {
                 if prune_due(&self.writes) {
                     let now = time::OffsetDateTime::now_utc().unix_timestamp();
@@ -99,29 +118,11 @@ macro_rules! sql_store {
         #[async_trait]
         impl UserStore for $store {
             async fn find_by_username(&self, username: &str) -> Result<Option<User>, StoreError> {
-                bounded(NAME, self.timeout, async {
-                    let row = sqlx::query(&format!(
-                        "SELECT {USER_COLUMNS} FROM users WHERE username = $1"
-                    ))
-                    .bind(username)
-                    .fetch_optional(&self.pool)
-                    .await
-                    .map_err(unavailable)?;
-                    row.as_ref().map(user_from_row).transpose()
-                })
-                .await
+                self.find_user("username", username).await
             }
 
             async fn find_by_id(&self, id: &str) -> Result<Option<User>, StoreError> {
-                bounded(NAME, self.timeout, async {
-                    let row = sqlx::query(&format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1"))
-                        .bind(id)
-                        .fetch_optional(&self.pool)
-                        .await
-                        .map_err(unavailable)?;
-                    row.as_ref().map(user_from_row).transpose()
-                })
-                .await
+                self.find_user("id", id).await
             }
 
             async fn upsert(&self, mut user: User) -> Result<User, StoreError> {
@@ -281,9 +282,7 @@ macro_rules! sql_store {
                             .await
                             .map_err(unavailable)?;
                     Ok(row.and_then(|(start, failures)| {
-                        let end = start.saturating_add(window_secs(policy));
-                        (failures >= i64::from(policy.max_failures) && now < end)
-                            .then(|| u64::try_from(end - now).unwrap_or(1).max(1))
+                        policy.retry_after(start, u64::try_from(failures).unwrap_or(0), now)
                     }))
                 })
                 .await

@@ -107,6 +107,17 @@ pub struct ThrottlePolicy {
     pub window_secs: u64,
 }
 
+impl ThrottlePolicy {
+    /// Seconds until a key whose window started at `window_start` with `failures` recorded may
+    /// try again at `now`, or `None` if it is not locked. Backends store the two numbers; this
+    /// is the one place that decides.
+    pub fn retry_after(&self, window_start: i64, failures: u64, now: i64) -> Option<u64> {
+        let end = window_start.saturating_add(i64::try_from(self.window_secs).unwrap_or(i64::MAX));
+        (failures >= u64::from(self.max_failures) && now < end)
+            .then(|| u64::try_from(end - now).unwrap_or(1).max(1))
+    }
+}
+
 impl Default for ThrottlePolicy {
     fn default() -> Self {
         Self {
