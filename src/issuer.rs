@@ -368,12 +368,18 @@ impl TokenIssuer {
             session_id: &claims.sid,
             user_id: &claims.sub,
         };
-        self.revocation_verdict(query, claims.generation)
-            .await?
-            .map_err(Error::InvalidToken)?;
         if inner.check_user_on_validate {
-            let user = inner.users.find_by_id(&claims.sub).await?;
-            user_verdict(user.as_ref()).map_err(Error::InvalidToken)?;
+            // Independent questions, asked at once: the latency is one round trip, not two.
+            let (verdict, user) = tokio::join!(
+                self.revocation_verdict(query, claims.generation),
+                inner.users.find_by_id(&claims.sub)
+            );
+            verdict?.map_err(Error::InvalidToken)?;
+            user_verdict(user?.as_ref()).map_err(Error::InvalidToken)?;
+        } else {
+            self.revocation_verdict(query, claims.generation)
+                .await?
+                .map_err(Error::InvalidToken)?;
         }
         Ok(claims)
     }
