@@ -43,7 +43,10 @@ fn hs256() -> Pair {
     )
     .expect("key");
     Pair {
+        // Without the verified-token memory: each validation does the full work, as the raw
+        // `jsonwebtoken` call does. `validate_*/tokenward_remembered` shows the memory's effect.
         codec: TokenCodec::builder(KeySet::new(key), ISS, AUD)
+            .verified_cache_tokens(0)
             .build()
             .expect("codec"),
         encoding: EncodingKey::from_secret(&secret),
@@ -60,6 +63,7 @@ fn eddsa() -> Pair {
         SigningKey::from_pkcs8_der("ed", KeyAlgorithm::EdDSA, der.as_bytes()).expect("key");
     Pair {
         codec: TokenCodec::builder(KeySet::new(signing), ISS, AUD)
+            .verified_cache_tokens(0)
             .build()
             .expect("codec"),
         encoding: EncodingKey::from_ed_der(der.as_bytes()),
@@ -111,6 +115,12 @@ fn bench_pair(c: &mut Criterion, name: &str, pair: Pair) {
     let mut group = c.benchmark_group(format!("validate_{name}"));
     group.bench_function("tokenward", |b| {
         b.iter(|| pair.codec.validate_access(&token).expect("valid"))
+    });
+    let remembering = TokenCodec::builder(pair.codec.keys().clone(), ISS, AUD)
+        .build()
+        .expect("codec");
+    group.bench_function("tokenward_remembered", |b| {
+        b.iter(|| remembering.validate_access(&token).expect("valid"))
     });
     group.bench_function("jsonwebtoken", |b| {
         b.iter(|| {

@@ -17,7 +17,7 @@ use crate::password::{PasswordError, PasswordHasher};
 use crate::store::memory::MemoryThrottle;
 use crate::store::{
     LoginThrottle, RevocationQuery, RevocationStatus, ThrottlePolicy, TokenRevocation, User,
-    UserStore,
+    UserLookup, UserStore,
 };
 use crate::token::{AccessClaims, Scopes, TokenCodec, TokenError, TokenSubject, Verified};
 
@@ -74,6 +74,8 @@ struct Inner {
     refresh_ttl: Duration,
     session_lifetime: Duration,
     check_user_on_validate: bool,
+    /// `users` and `revocation` are one object, so `check_with_user` answers both questions.
+    users_in_revocation_store: bool,
 }
 
 impl fmt::Debug for TokenIssuer {
@@ -163,17 +165,24 @@ impl TokenIssuerBuilder {
                 "throttle must allow at least one failure in a window of at least one second",
             ));
         }
+        let (users, revocation) = (self.users, self.revocation);
         Ok(TokenIssuer {
             inner: Arc::new(Inner {
                 codec: self.codec,
                 hasher: self.hasher,
-                users: self.users,
-                revocation: self.revocation,
                 throttle: self.throttle,
                 throttle_policy: self.throttle_policy,
                 refresh_ttl: self.refresh_ttl,
                 session_lifetime: self.session_lifetime,
                 check_user_on_validate: self.check_user_on_validate,
+                // One object behind both (a SQL store): it can answer the user question in the
+                // revocation check's round trip.
+                users_in_revocation_store: std::ptr::addr_eq(
+                    Arc::as_ptr(&users),
+                    Arc::as_ptr(&revocation),
+                ),
+                users,
+                revocation,
             }),
         })
     }
@@ -359,29 +368,54 @@ impl TokenIssuer {
     /// and is enabled. A store that does not answer is [`Error::Unavailable`], never a pass.
     pub async fn validate(&self, token: &str) -> Result<Verified<AccessClaims>, Error> {
         let inner = &self.inner;
-        let claims = inner
-            .codec
-            .validate_access(token)
-            .map_err(|e| Error::InvalidToken(Rejection::Token(e)))?;
-        let query = RevocationQuery {
-            jti: &claims.jti,
-            session_id: &claims.sid,
-            user_id: &claims.sub,
-        };
         if inner.check_user_on_validate {
+            return self.validate_user(token).await.map(|(claims, _)| claims);
+        }
+        let claims = self.access_claims(token)?;
+        let query = access_query(&claims);
+        self.revocation_verdict(query, claims.generation)
+            .await?
+            .map_err(Error::InvalidToken)?;
+        Ok(claims)
+    }
+
+    /// [`Self::validate`] with the user check always on, returning the user as stored too, so a
+    /// handler that needs the user (`/users/me`) does not look it up again. When the user store
+    /// and the revocation store are one SQL store, this is a single statement.
+    pub async fn validate_user(
+        &self,
+        token: &str,
+    ) -> Result<(Verified<AccessClaims>, User), Error> {
+        let inner = &self.inner;
+        let claims = self.access_claims(token)?;
+        let query = access_query(&claims);
+        let user = if inner.users_in_revocation_store {
+            let (status, lookup) = inner.revocation.check_with_user(query).await?;
+            verdict(&status, claims.generation).map_err(Error::InvalidToken)?;
+            match lookup {
+                UserLookup::Found(user) => Some(user),
+                UserLookup::Missing => None,
+                UserLookup::NotHeld => inner.users.find_by_id(&claims.sub).await?,
+            }
+        } else {
             // Independent questions, asked at once: the latency is one round trip, not two.
             let (verdict, user) = tokio::join!(
                 self.revocation_verdict(query, claims.generation),
                 inner.users.find_by_id(&claims.sub)
             );
             verdict?.map_err(Error::InvalidToken)?;
-            user_verdict(user?.as_ref()).map_err(Error::InvalidToken)?;
-        } else {
-            self.revocation_verdict(query, claims.generation)
-                .await?
-                .map_err(Error::InvalidToken)?;
-        }
-        Ok(claims)
+            user?
+        };
+        let user = user_verdict(user).map_err(Error::InvalidToken)?;
+        Ok((claims, user))
+    }
+
+    /// The codec's verdict on an access token, as an issuer error.
+    fn access_claims(&self, token: &str) -> Result<Verified<AccessClaims>, Error> {
+        self.inner
+            .codec
+            .validate_access(token)
+            .map_err(|e| Error::InvalidToken(Rejection::Token(e)))
     }
 
     /// Exchanges a refresh token for a new pair (RFC 6749 §6). The token is consumed atomically:
@@ -586,6 +620,15 @@ impl TokenIssuer {
     }
 }
 
+/// The revocation questions about one access token.
+fn access_query(claims: &AccessClaims) -> RevocationQuery<'_> {
+    RevocationQuery {
+        jti: &claims.jti,
+        session_id: &claims.sid,
+        user_id: &claims.sub,
+    }
+}
+
 fn verdict(status: &RevocationStatus, generation: u64) -> Result<(), Rejection> {
     if status.session_revoked {
         Err(Rejection::SessionRevoked)
@@ -598,10 +641,10 @@ fn verdict(status: &RevocationStatus, generation: u64) -> Result<(), Rejection> 
     }
 }
 
-fn user_verdict(user: Option<&User>) -> Result<&User, Rejection> {
+fn user_verdict<U: std::borrow::Borrow<User>>(user: Option<U>) -> Result<U, Rejection> {
     match user {
         None => Err(Rejection::UnknownUser),
-        Some(user) if user.disabled => Err(Rejection::UserDisabled),
+        Some(user) if user.borrow().disabled => Err(Rejection::UserDisabled),
         Some(user) => Ok(user),
     }
 }

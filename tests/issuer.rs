@@ -509,11 +509,26 @@ async fn change_password_checks_the_current_one_and_cuts_off_old_tokens() {
 async fn disabled_and_deleted_users_lose_their_tokens() {
     let e = env().await;
     let pair = login(&e, "alice").await;
+    let (_, user) = e
+        .issuer
+        .validate_user(pair.access_token.expose_secret())
+        .await
+        .unwrap();
+    assert_eq!(
+        (user.id.as_str(), user.username.as_str()),
+        (e.alice.as_str(), "alice")
+    );
     e.users.set_disabled(&e.alice, true).await.unwrap();
     assert_eq!(
         rejection(validate(&e, &pair.access_token).await),
         Rejection::UserDisabled
     );
+    assert!(matches!(
+        e.issuer
+            .validate_user(pair.access_token.expose_secret())
+            .await,
+        Err(Error::InvalidToken(Rejection::UserDisabled))
+    ));
     assert!(matches!(
         e.issuer
             .refresh(pair.refresh_token.expose_secret(), None)
@@ -612,6 +627,12 @@ impl UserStore for Down {
     async fn set_disabled(&self, _: &str, _: bool) -> Result<(), StoreError> {
         down()
     }
+    async fn list(&self, _: Option<&str>, _: usize) -> Result<Vec<User>, StoreError> {
+        down()
+    }
+    async fn ping(&self) -> Result<(), StoreError> {
+        down()
+    }
 }
 
 #[async_trait]
@@ -632,6 +653,9 @@ impl TokenRevocation for Down {
         down()
     }
     async fn check(&self, _: RevocationQuery<'_>) -> Result<RevocationStatus, StoreError> {
+        down()
+    }
+    async fn ping(&self) -> Result<(), StoreError> {
         down()
     }
 }

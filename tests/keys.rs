@@ -72,6 +72,30 @@ fn load_or_generate_creates_once_and_then_keeps_the_file() {
     assert_eq!(std::fs::read_to_string(&path).unwrap(), "{broken");
 }
 
+#[test]
+fn concurrent_first_starts_agree_on_one_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("keys.json");
+    let barrier = std::sync::Barrier::new(8);
+    let kids: Vec<String> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..8)
+            .map(|_| {
+                scope.spawn(|| {
+                    barrier.wait();
+                    let set = KeySet::load_or_generate(&path, KeyAlgorithm::HS256).unwrap();
+                    set.active().kid().to_owned()
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let on_disk = KeySet::load(&path).unwrap();
+    assert!(
+        kids.iter().all(|kid| kid == on_disk.active().kid()),
+        "{kids:?}"
+    );
+}
+
 fn valid_file() -> Value {
     serde_json::from_str(&KeySet::generate(KeyAlgorithm::EdDSA).unwrap().to_json()).unwrap()
 }

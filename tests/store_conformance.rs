@@ -6,7 +6,8 @@ use std::sync::Arc;
 use secrecy::SecretString;
 use tokenward::password::{Argon2Params, HashFormat, PasswordHash, PasswordHasher};
 use tokenward::store::{
-    LoginThrottle, RevocationQuery, StoreError, ThrottlePolicy, TokenRevocation, User, UserStore,
+    LoginThrottle, RevocationQuery, StoreError, ThrottlePolicy, TokenRevocation, User, UserLookup,
+    UserStore,
 };
 use tokenward::token::Scopes;
 
@@ -81,6 +82,71 @@ pub async fn users_crud(users: Arc<dyn UserStore>) {
             .is_none()
     );
     assert!(users.find_by_id("no-such-id").await.unwrap().is_none());
+}
+
+pub async fn users_list_in_pages(users: Arc<dyn UserStore>) {
+    users.ping().await.unwrap();
+    let prefix = unique("list");
+    for name in ["c", "a", "b"] {
+        users
+            .upsert(user(&format!("{prefix}-{name}")))
+            .await
+            .unwrap();
+    }
+    // Page through everything two at a time; other tests may share the store.
+    let mut seen = Vec::new();
+    let mut after: Option<String> = None;
+    loop {
+        let page = users.list(after.as_deref(), 2).await.unwrap();
+        assert!(page.len() <= 2);
+        let Some(last) = page.last() else { break };
+        after = Some(last.username.clone());
+        seen.extend(page.into_iter().map(|u| u.username));
+    }
+    let mut sorted = seen.clone();
+    sorted.sort();
+    assert_eq!(seen, sorted, "pages come in username order");
+    let ours: Vec<&String> = seen.iter().filter(|n| n.starts_with(&prefix)).collect();
+    assert_eq!(
+        ours,
+        ["a", "b", "c"]
+            .map(|n| format!("{prefix}-{n}"))
+            .iter()
+            .collect::<Vec<_>>()
+    );
+    assert!(users.list(None, 0).await.unwrap().is_empty());
+}
+
+/// A store holding both users and revocations answers the user question in the same check.
+pub async fn check_with_user_answers_for_its_own_users<S: UserStore + TokenRevocation>(store: S) {
+    let created = store.upsert(user(&unique("erin"))).await.unwrap();
+    let jti = unique("jti");
+    let query = |user_id| RevocationQuery {
+        jti: &jti,
+        session_id: "no-such-session",
+        user_id,
+    };
+    let (status, lookup) = store.check_with_user(query(&created.id)).await.unwrap();
+    let UserLookup::Found(found) = lookup else {
+        panic!("user not found: {lookup:?}")
+    };
+    assert_eq!(found.username, created.username);
+    assert_eq!(found.scopes, created.scopes);
+    assert!(!found.disabled);
+    assert!(!status.token_revoked);
+    store.revoke_token(&jti, 4_000_000_000).await.unwrap();
+    store.bump_user_generation(&created.id).await.unwrap();
+    store.set_disabled(&created.id, true).await.unwrap();
+    let (status, lookup) = store.check_with_user(query(&created.id)).await.unwrap();
+    assert!(
+        matches!(lookup, UserLookup::Found(ref user) if user.disabled),
+        "{lookup:?}"
+    );
+    assert!(status.token_revoked);
+    assert_eq!(status.user_generation, 1);
+    assert_eq!(store.check(query(&created.id)).await.unwrap(), status);
+    let (_, lookup) = store.check_with_user(query("no-such-user")).await.unwrap();
+    assert!(matches!(lookup, UserLookup::Missing), "{lookup:?}");
 }
 
 pub async fn users_rehash_and_disable(users: Arc<dyn UserStore>) {
@@ -161,6 +227,10 @@ pub async fn revocation_by_jti_sid_and_generation(rev: Arc<dyn TokenRevocation>)
         .unwrap();
     assert!(!other.token_revoked && !other.session_revoked);
     assert_eq!(other.user_generation, 0);
+}
+
+pub async fn revocation_ping(revocation: Arc<dyn TokenRevocation>) {
+    revocation.ping().await.unwrap();
 }
 
 pub async fn refresh_consumed_once(rev: Arc<dyn TokenRevocation>) {
@@ -258,6 +328,12 @@ macro_rules! conformance {
                 }
             }
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn users_list_in_pages() {
+                if let Some(s) = $users {
+                    super::users_list_in_pages(s).await
+                }
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn users_rehash_and_disable() {
                 if let Some(s) = $users {
                     super::users_rehash_and_disable(s).await
@@ -267,6 +343,12 @@ macro_rules! conformance {
             async fn revocation_by_jti_sid_and_generation() {
                 if let Some(s) = $rev {
                     super::revocation_by_jti_sid_and_generation(s).await
+                }
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn revocation_ping() {
+                if let Some(s) = $rev {
+                    super::revocation_ping(s).await
                 }
             }
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -306,6 +388,20 @@ mod memory_backend {
     }
 
     conformance!(memory, users: users(), revocation: rev(), throttle: throttle());
+
+    #[tokio::test]
+    async fn separate_stores_leave_the_user_question_to_the_user_store() {
+        let query = RevocationQuery {
+            jti: "j",
+            session_id: "s",
+            user_id: "u",
+        };
+        let (_, user) = MemoryRevocation::new()
+            .check_with_user(query)
+            .await
+            .unwrap();
+        assert!(matches!(user, UserLookup::NotHeld));
+    }
 }
 
 #[cfg(feature = "sqlite")]
@@ -331,6 +427,55 @@ mod sqlite_backend {
     }
 
     conformance!(sqlite, users: users().await, revocation: rev().await, throttle: throttle().await);
+
+    #[tokio::test]
+    async fn check_with_user_in_one_statement() {
+        super::check_with_user_answers_for_its_own_users(store().await).await;
+    }
+
+    /// The issuer over one SQLite store takes the one-statement path; a disabled or re-enabled
+    /// user is seen on the next validation.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn issuer_on_one_store_sees_user_state() {
+        use tokenward::keys::{KeyAlgorithm, KeySet};
+        use tokenward::token::TokenCodec;
+        use tokenward::{Error, Rejection, TokenIssuer};
+
+        let store = Arc::new(store().await);
+        let alice = store.upsert(user("alice")).await.unwrap();
+        let codec = TokenCodec::builder(KeySet::generate(KeyAlgorithm::HS256).unwrap(), "i", "a")
+            .build()
+            .unwrap();
+        let issuer = TokenIssuer::builder(codec, store.clone(), store.clone())
+            .password_hasher(
+                PasswordHasher::builder()
+                    .params(Argon2Params::new(Argon2Params::MIN_MEMORY_KIB, 1, 1).unwrap())
+                    .build()
+                    .unwrap(),
+            )
+            .build()
+            .unwrap();
+        let pair = issuer
+            .login("alice", &SecretString::from("first password"), None)
+            .await
+            .unwrap();
+        let token = secrecy::ExposeSecret::expose_secret(&pair.access_token).to_owned();
+        assert!(issuer.validate(&token).await.is_ok());
+        let (_, user) = issuer.validate_user(&token).await.unwrap();
+        assert_eq!(user.id, alice.id);
+        store.set_disabled(&alice.id, true).await.unwrap();
+        assert!(matches!(
+            issuer.validate(&token).await,
+            Err(Error::InvalidToken(Rejection::UserDisabled))
+        ));
+        store.set_disabled(&alice.id, false).await.unwrap();
+        assert!(issuer.validate(&token).await.is_ok());
+        issuer.revoke(&token, None).await.unwrap();
+        assert!(matches!(
+            issuer.validate(&token).await,
+            Err(Error::InvalidToken(Rejection::Revoked))
+        ));
+    }
 
     #[tokio::test]
     async fn everything_survives_a_reopen() {
@@ -419,6 +564,7 @@ mod sqlite_backend {
         assert!(matches!(err, StoreError::Unavailable(_)));
         assert!(err.to_string().contains("nonexistent-dir"), "{err}");
         let err = SqliteStore::open("mysql://nope").await.unwrap_err();
+        assert!(matches!(err, StoreError::Config(_)), "{err:?}");
         assert!(err.to_string().contains("mysql://nope"), "{err}");
     }
 }
@@ -586,6 +732,10 @@ mod redis_backend {
             store.consume_refresh("r", 4_000_000_000).await,
             Err(StoreError::Unavailable(_))
         ));
+        assert!(matches!(
+            store.ping().await,
+            Err(StoreError::Unavailable(_))
+        ));
         assert!(
             started.elapsed() < Duration::from_secs(5),
             "took {:?}",
@@ -657,6 +807,13 @@ mod postgres_backend {
     }
 
     conformance!(postgres, users: users().await, revocation: rev().await, throttle: throttle().await);
+
+    #[tokio::test]
+    async fn check_with_user_in_one_statement() {
+        if let Some(store) = store().await {
+            super::check_with_user_answers_for_its_own_users(store).await;
+        }
+    }
 
     #[tokio::test]
     async fn two_store_objects_share_state_and_survive_a_reopen() {

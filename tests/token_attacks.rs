@@ -700,3 +700,60 @@ fn every_algorithm_round_trips_and_rejects_the_others_keys() {
         }
     }
 }
+
+#[test]
+fn remembered_tokens_still_expire_and_tampering_is_never_served_from_memory() {
+    let f = fixture();
+    let scopes = Scopes::parse("items:read").unwrap();
+    let issued = f.codec.issue_access("alice", &scopes, "s1").unwrap();
+    let token = issued.token.expose_secret().to_owned();
+    // Validated twice: the second answer comes from the verified-token memory.
+    assert_eq!(f.codec.validate_access(&token).unwrap().sub, "alice");
+    assert_eq!(f.codec.validate_access(&token).unwrap().sub, "alice");
+
+    // Same header and claims, other signature bytes: a different token, checked in full.
+    let signature = token.rsplit('.').next().unwrap();
+    let mut flipped = URL_SAFE_NO_PAD.decode(signature).unwrap();
+    flipped[0] ^= 1;
+    let tampered = replace_part(&token, 2, &URL_SAFE_NO_PAD.encode(flipped));
+    assert_eq!(
+        f.codec.validate_access(&tampered).unwrap_err(),
+        TokenError::BadSignature
+    );
+    let mut escalated = claims();
+    escalated["sub"] = json!("mallory");
+    let payload = URL_SAFE_NO_PAD.encode(escalated.to_string());
+    assert!(
+        f.codec
+            .validate_access(&replace_part(&token, 1, &payload))
+            .is_err()
+    );
+    let oversized = format!("{token}{}", "A".repeat(9000));
+    assert!(matches!(
+        f.codec.validate_access(&oversized),
+        Err(TokenError::Oversized { .. })
+    ));
+
+    // Time claims are checked on every use, remembered or not.
+    f.clock
+        .advance(Duration::minutes(15) + Duration::seconds(31));
+    assert_eq!(
+        f.codec.validate_access(&token).unwrap_err(),
+        TokenError::Expired
+    );
+
+    // With the memory off, the same answers.
+    let uncached = TokenCodec::builder(f.codec.keys().clone(), ISS, AUD)
+        .clock(f.clock.clone())
+        .verified_cache_tokens(0)
+        .build()
+        .unwrap();
+    assert_eq!(
+        uncached.validate_access(&token).unwrap_err(),
+        TokenError::Expired
+    );
+    let fresh = uncached.issue_access("bob", &scopes, "s2").unwrap();
+    let fresh = fresh.token.expose_secret();
+    assert_eq!(uncached.validate_access(fresh).unwrap().sub, "bob");
+    assert_eq!(f.codec.validate_access(fresh).unwrap().sub, "bob");
+}

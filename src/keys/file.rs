@@ -101,7 +101,10 @@ impl KeySet {
     /// Writes the key file atomically (a temporary file in the same directory, synced, then
     /// renamed over `path`), readable by the owner only.
     pub fn save(&self, path: impl AsRef<Path>) -> Result<(), KeyError> {
-        let path = path.as_ref();
+        self.write_file(path.as_ref(), true)
+    }
+
+    fn write_file(&self, path: &Path, replace: bool) -> Result<(), KeyError> {
         let io = |source| KeyError::Io {
             path: path.to_path_buf(),
             source,
@@ -114,12 +117,18 @@ impl KeySet {
         let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(io)?;
         tmp.write_all(self.to_json().as_bytes()).map_err(io)?;
         tmp.as_file().sync_all().map_err(io)?;
-        tmp.persist(path).map_err(|e| io(e.error))?;
+        if replace {
+            tmp.persist(path).map_err(|e| io(e.error))?;
+        } else {
+            tmp.persist_noclobber(path).map_err(|e| io(e.error))?;
+        }
         Ok(())
     }
 
     /// Loads the key file at `path`, or generates a set with one `algorithm` key and saves it
     /// there if no file exists. A file that exists but does not load is an error, never replaced.
+    /// Several processes starting at once on one path all end up with the same keys: the first
+    /// to write wins and the others load its file.
     pub fn load_or_generate(
         path: impl AsRef<Path>,
         algorithm: KeyAlgorithm,
@@ -128,8 +137,15 @@ impl KeySet {
         match Self::load(path) {
             Err(KeyError::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
                 let set = Self::generate(algorithm)?;
-                set.save(path)?;
-                Ok(set)
+                match set.write_file(path, false) {
+                    Ok(()) => Ok(set),
+                    Err(KeyError::Io { source, .. })
+                        if source.kind() == std::io::ErrorKind::AlreadyExists =>
+                    {
+                        Self::load(path)
+                    }
+                    Err(err) => Err(err),
+                }
             }
             other => other,
         }

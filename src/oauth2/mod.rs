@@ -17,7 +17,8 @@ mod form;
 mod response;
 
 pub use bearer::{
-    BearerError, REALM, authenticate, bearer_token, insufficient_scope, www_authenticate,
+    BearerError, REALM, authenticate, authenticate_user, bearer_token, insufficient_scope,
+    www_authenticate,
 };
 pub use form::{
     MAX_FORM_BYTES, RevocationRequest, TokenRequest, parse_revocation_request, parse_token_request,

@@ -46,7 +46,8 @@ struct TokenBody<'a> {
 }
 
 impl ErrorResponse {
-    pub(crate) fn new(
+    /// An error with `status`, the `error` code and a description for humans.
+    pub fn new(
         status: StatusCode,
         error: &'static str,
         description: impl Into<Cow<'static, str>>,

@@ -5,12 +5,13 @@ use std::fmt;
 use std::sync::{Arc, OnceLock};
 
 use argon2::{Algorithm, Argon2, Version};
-use password_hash::{PasswordHasher as _, SaltString};
+use password_hash::SaltString;
 use rand::RngCore;
 use rand::rngs::OsRng;
 use secrecy::{ExposeSecret, SecretBox, SecretString};
 use tokio::sync::Semaphore;
 
+use super::memory::BlockPool;
 use super::stored::StoredHash;
 use super::{Argon2Params, MAX_PASSWORD_BYTES, PasswordError, PasswordHash, PasswordPolicy};
 
@@ -31,6 +32,8 @@ struct Inner {
     max_concurrent: usize,
     /// Verified against when a username is unknown, so that path costs what a real one does.
     dummy: OnceLock<PasswordHash>,
+    /// argon2 working memory, reused across calls.
+    blocks: BlockPool,
 }
 
 impl fmt::Debug for PasswordHasher {
@@ -137,6 +140,8 @@ impl PasswordHasher {
         pepper: Option<SecretBox<[u8]>>,
         max_concurrent: usize,
     ) -> Self {
+        // Params were validated when `Argon2Params` was built; 0 only keeps no buffers.
+        let usual_blocks = params.to_argon2().map_or(0, |p| p.block_count());
         Self {
             inner: Arc::new(Inner {
                 params,
@@ -145,6 +150,7 @@ impl PasswordHasher {
                 permits: Arc::new(Semaphore::new(max_concurrent)),
                 max_concurrent,
                 dummy: OnceLock::new(),
+                blocks: BlockPool::new(max_concurrent, usual_blocks),
             }),
         }
     }
@@ -190,9 +196,30 @@ impl PasswordHasher {
             .map_err(|_| PasswordError::Hashing)?,
             None => Argon2::new(Algorithm::Argon2id, Version::V0x13, params),
         };
-        let phc = argon2
-            .hash_password(password, &salt)
+        // What `argon2::PasswordHasher::hash_password` does, but in reused working memory.
+        let mut salt_bytes = [0u8; 64];
+        let salt_bytes = salt
+            .decode_b64(&mut salt_bytes)
             .map_err(|_| PasswordError::Hashing)?;
+        let output = self
+            .inner
+            .blocks
+            .with_blocks(argon2.params().block_count(), |blocks| {
+                password_hash::Output::init_with(argon2::Params::DEFAULT_OUTPUT_LEN, |out| {
+                    argon2
+                        .hash_password_into_with_memory(password, salt_bytes, out, blocks)
+                        .map_err(|_| password_hash::Error::Crypto)
+                })
+            })
+            .map_err(|_| PasswordError::Hashing)?;
+        let phc = password_hash::PasswordHash {
+            algorithm: Algorithm::Argon2id.ident(),
+            version: Some(Version::V0x13.into()),
+            params: password_hash::ParamsString::try_from(argon2.params())
+                .map_err(|_| PasswordError::Hashing)?,
+            salt: Some(salt.as_salt()),
+            hash: Some(output),
+        };
         PasswordHash::parse(phc.to_string())
     }
 
@@ -211,7 +238,7 @@ impl PasswordHasher {
             | super::HashFormat::Argon2d => self.inner.pepper.as_ref().map(|p| p.expose_secret()),
             _ => None,
         };
-        stored.verify(password, pepper)
+        stored.verify(password, pepper, &self.inner.blocks)
     }
 
     /// Whether a hash should be replaced after a successful verification: any format other than

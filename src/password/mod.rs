@@ -28,6 +28,7 @@
 //! ```
 
 mod hasher;
+mod memory;
 mod params;
 mod policy;
 mod stored;

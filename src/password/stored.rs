@@ -13,6 +13,7 @@ use sha2::Sha256;
 use subtle::ConstantTimeEq;
 use zeroize::Zeroizing;
 
+use super::memory::BlockPool;
 use super::{Argon2Params, PasswordError};
 
 /// The longest stored hash string accepted, in bytes. Real hashes are under 200.
@@ -151,6 +152,7 @@ impl<'a> StoredHash<'a> {
         &self,
         password: &[u8],
         pepper: Option<&[u8]>,
+        memory: &BlockPool,
     ) -> Result<bool, PasswordError> {
         match self {
             Self::Argon2 {
@@ -175,8 +177,10 @@ impl<'a> StoredHash<'a> {
                     None => Argon2::new(*algorithm, *version, argon2_params),
                 };
                 let mut actual = Zeroizing::new(vec![0u8; expected.len()]);
-                hasher
-                    .hash_password_into(password, salt, &mut actual)
+                memory
+                    .with_blocks(hasher.params().block_count(), |blocks| {
+                        hasher.hash_password_into_with_memory(password, salt, &mut actual, blocks)
+                    })
                     .map_err(|_| malformed("argon2", "salt or output length out of range"))?;
                 Ok(bool::from(actual.ct_eq(expected)))
             }

@@ -86,6 +86,25 @@ impl UserStore for MemoryUserStore {
         users.get_mut(id).ok_or(StoreError::NotFound)?.disabled = disabled;
         Ok(())
     }
+
+    async fn list(&self, after: Option<&str>, limit: usize) -> Result<Vec<User>, StoreError> {
+        let users = self.users.read().map_err(|_| poisoned("user store"))?;
+        let mut page: Vec<User> = users
+            .values()
+            .filter(|u| after.is_none_or(|after| u.username.as_str() > after))
+            .cloned()
+            .collect();
+        page.sort_by(|a, b| a.username.cmp(&b.username));
+        page.truncate(limit);
+        Ok(page)
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        self.users
+            .read()
+            .map(drop)
+            .map_err(|_| poisoned("user store"))
+    }
 }
 
 /// Keys with an expiry. Expired keys are pruned when the map doubles past its size after the
@@ -197,6 +216,10 @@ impl TokenRevocation for MemoryRevocation {
             session_revoked: state.sessions.contains(query.session_id),
             user_generation: state.generations.get(query.user_id).copied().unwrap_or(0),
         })
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        lock(&self.state, "revocation store").map(drop)
     }
 }
 

@@ -19,6 +19,7 @@ pub mod sqlite;
 mod traits;
 #[cfg(any(feature = "postgres", feature = "redis"))]
 mod url_redaction;
+mod users_file;
 
 #[cfg(feature = "redis")]
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
@@ -30,8 +31,9 @@ pub use bounded::DEFAULT_TIMEOUT;
 pub use open::{Stores, open};
 pub use traits::{
     LoginThrottle, RevocationQuery, RevocationStatus, ThrottlePolicy, TokenRevocation, User,
-    UserStore,
+    UserLookup, UserStore,
 };
+pub use users_file::{MAX_USERS_FILE_BYTES, UsersFileError, import_users, parse_users_file};
 
 /// A storage failure. Messages name the store and the operation, never a secret.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -40,6 +42,10 @@ pub enum StoreError {
     /// The store did not answer (down, timed out, connection refused). Retry later.
     #[error("{0} is unavailable")]
     Unavailable(String),
+    /// The store cannot be opened as configured (an unsupported or malformed URL, a feature
+    /// this build lacks): retrying will not help.
+    #[error("{0}")]
+    Config(String),
     /// The record to change does not exist.
     #[error("not found")]
     NotFound,

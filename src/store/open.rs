@@ -25,7 +25,7 @@ impl fmt::Debug for Stores {
 
 #[cfg(not(all(feature = "sqlite", feature = "postgres", feature = "redis")))]
 fn unsupported(what: &str) -> StoreError {
-    StoreError::Unavailable(what.to_owned())
+    StoreError::Config(what.to_owned())
 }
 
 /// Opens the stores for `database_url` and, if given, moves revocation and throttling to
@@ -85,7 +85,7 @@ async fn open_database(url: &str) -> Result<Stores, StoreError> {
             "tokenward was built without the postgres feature",
         ));
     }
-    Err(StoreError::Unavailable(format!(
+    Err(StoreError::Config(format!(
         "unsupported database URL {:?}: expected memory:, sqlite://PATH or postgres://...",
         hide_password(url)
     )))
@@ -95,7 +95,7 @@ type SharedState = (Arc<dyn TokenRevocation>, Arc<dyn LoginThrottle>);
 
 async fn open_redis(url: &str) -> Result<SharedState, StoreError> {
     if !(url.starts_with("redis://") || url.starts_with("rediss://")) {
-        return Err(StoreError::Unavailable(format!(
+        return Err(StoreError::Config(format!(
             "unsupported Redis URL {:?}: expected redis://host:port",
             hide_password(url)
         )));

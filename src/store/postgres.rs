@@ -14,7 +14,7 @@ use super::sql::sql_store;
 use super::url_redaction::redact_url;
 use super::{
     LoginThrottle, RevocationQuery, RevocationStatus, StoreError, ThrottlePolicy, TokenRevocation,
-    User, UserStore,
+    User, UserLookup, UserStore,
 };
 use crate::password::PasswordHash;
 use crate::token::Scopes;
@@ -55,11 +55,11 @@ impl PostgresStore {
     ) -> Result<Self, StoreError> {
         let shown = redact_url(url);
         let options = PgConnectOptions::from_str(url)
-            .map_err(|_| StoreError::Unavailable(format!("{NAME}: invalid URL {shown}")))?;
+            .map_err(|_| StoreError::Config(format!("{NAME}: invalid URL {shown}")))?;
         if let Some(schema) = schema
             && !valid_schema(schema)
         {
-            return Err(StoreError::Unavailable(format!(
+            return Err(StoreError::Config(format!(
                 "{NAME}: schema must be 1 to 63 of a-z 0-9 _, not starting with a digit"
             )));
         }

@@ -73,7 +73,8 @@ impl RedisStore {
     ) -> Result<Self, StoreError> {
         let cannot =
             |what: &str| StoreError::Unavailable(format!("{NAME}: {what} {}", redact_url(url)));
-        let client = redis::Client::open(url).map_err(|_| cannot("invalid URL"))?;
+        let client = redis::Client::open(url)
+            .map_err(|_| StoreError::Config(format!("{NAME}: invalid URL {}", redact_url(url))))?;
         let config = ConnectionManagerConfig::new()
             .set_connection_timeout(Some(timeout))
             .set_response_timeout(Some(timeout))
@@ -179,6 +180,18 @@ impl TokenRevocation for RedisStore {
                 session_revoked,
                 user_generation: generation.unwrap_or(0),
             })
+        })
+        .await
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        let mut connection = self.connection.clone();
+        bounded(NAME, self.timeout, async move {
+            let _: String = redis::cmd("PING")
+                .query_async(&mut connection)
+                .await
+                .map_err(unavailable)?;
+            Ok(())
         })
         .await
     }

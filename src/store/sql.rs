@@ -58,6 +58,60 @@ macro_rules! sql_store {
                 .await
             }
 
+            /// The revocation questions and, with `with_user`, the user: one statement.
+            async fn check_revocation(
+                &self,
+                query: RevocationQuery<'_>,
+                with_user: bool,
+            ) -> Result<(RevocationStatus, UserLookup), StoreError> {
+                // The user row costs one index lookup; asking for it always keeps one statement.
+                const CHECK: &str =
+                    "SELECT EXISTS(SELECT 1 FROM revoked_tokens WHERE jti = $1) AS token_revoked, \
+                     EXISTS(SELECT 1 FROM revoked_sessions WHERE sid = $2) AS session_revoked, \
+                     COALESCE((SELECT generation FROM user_generations WHERE user_id = $3), 0) \
+                     AS generation, \
+                     users.id, users.username, users.password_hash, users.scopes, users.disabled, \
+                     users.full_name, users.email \
+                     FROM (SELECT 1 AS one) AS one LEFT JOIN users ON users.id = $3";
+                bounded(NAME, self.timeout, async {
+                    let row = sqlx::query(CHECK)
+                        .bind(query.jti)
+                        .bind(query.session_id)
+                        .bind(query.user_id)
+                        .fetch_one(&self.pool)
+                        .await
+                        .map_err(unavailable)?;
+                    let status = RevocationStatus {
+                        token_revoked: row.try_get("token_revoked").map_err(unavailable)?,
+                        session_revoked: row.try_get("session_revoked").map_err(unavailable)?,
+                        user_generation: u64::try_from(
+                            row.try_get::<i64, _>("generation").map_err(unavailable)?,
+                        )
+                        .unwrap_or(0),
+                    };
+                    let user = if !with_user {
+                        UserLookup::NotHeld
+                    } else if row.try_get::<Option<String>, _>("id").map_err(unavailable)?.is_none() {
+                        UserLookup::Missing
+                    } else {
+                        UserLookup::Found(user_from_row(&row)?)
+                    };
+                    Ok((status, user))
+                })
+                .await
+            }
+
+            async fn select_one(&self) -> Result<(), StoreError> {
+                bounded(NAME, self.timeout, async {
+                    sqlx::query("SELECT 1")
+                        .execute(&self.pool)
+                        .await
+                        .map_err(unavailable)?;
+                    Ok(())
+                })
+                .await
+            }
+
             async fn after_write(&self) {
                 if prune_due(&self.writes) {
                     let now = time::OffsetDateTime::now_utc().unix_timestamp();
@@ -185,6 +239,28 @@ macro_rules! sql_store {
                 })
                 .await
             }
+
+            async fn list(&self, after: Option<&str>, limit: usize) -> Result<Vec<User>, StoreError> {
+                let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+                bounded(NAME, self.timeout, async {
+                    // `$1 IS NULL OR ...` makes `after` optional within one statement.
+                    let rows = sqlx::query(&format!(
+                        "SELECT {USER_COLUMNS} FROM users WHERE $1 IS NULL OR username > $1 \
+                         ORDER BY username LIMIT $2"
+                    ))
+                    .bind(after)
+                    .bind(limit)
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(unavailable)?;
+                    rows.iter().map(user_from_row).collect()
+                })
+                .await
+            }
+
+            async fn ping(&self) -> Result<(), StoreError> {
+                self.select_one().await
+            }
         }
 
         #[async_trait]
@@ -236,29 +312,18 @@ macro_rules! sql_store {
             }
 
             async fn check(&self, query: RevocationQuery<'_>) -> Result<RevocationStatus, StoreError> {
-                bounded(NAME, self.timeout, async {
-                    let row = sqlx::query(
-                        "SELECT EXISTS(SELECT 1 FROM revoked_tokens WHERE jti = $1) AS token_revoked, \
-                         EXISTS(SELECT 1 FROM revoked_sessions WHERE sid = $2) AS session_revoked, \
-                         COALESCE((SELECT generation FROM user_generations WHERE user_id = $3), 0) \
-                         AS generation",
-                    )
-                    .bind(query.jti)
-                    .bind(query.session_id)
-                    .bind(query.user_id)
-                    .fetch_one(&self.pool)
-                    .await
-                    .map_err(unavailable)?;
-                    Ok(RevocationStatus {
-                        token_revoked: row.try_get("token_revoked").map_err(unavailable)?,
-                        session_revoked: row.try_get("session_revoked").map_err(unavailable)?,
-                        user_generation: u64::try_from(
-                            row.try_get::<i64, _>("generation").map_err(unavailable)?,
-                        )
-                        .unwrap_or(0),
-                    })
-                })
-                .await
+                self.check_revocation(query, false).await.map(|(status, _)| status)
+            }
+
+            async fn check_with_user(
+                &self,
+                query: RevocationQuery<'_>,
+            ) -> Result<(RevocationStatus, UserLookup), StoreError> {
+                self.check_revocation(query, true).await
+            }
+
+            async fn ping(&self) -> Result<(), StoreError> {
+                self.select_one().await
             }
         }
 

@@ -13,7 +13,7 @@ use super::bounded::{DEFAULT_TIMEOUT, bounded, prune_due};
 use super::sql::sql_store;
 use super::{
     LoginThrottle, RevocationQuery, RevocationStatus, StoreError, ThrottlePolicy, TokenRevocation,
-    User, UserStore,
+    User, UserLookup, UserStore,
 };
 use crate::password::PasswordHash;
 use crate::token::Scopes;
@@ -40,8 +40,14 @@ impl SqliteStore {
 
     /// [`Self::open`] with an explicit per-call timeout.
     pub async fn open_with_timeout(url: &str, timeout: Duration) -> Result<Self, StoreError> {
+        // sqlx would read anything else as a file name ("mysql://x" becomes a relative path).
+        if !url.starts_with("sqlite:") {
+            return Err(StoreError::Config(format!(
+                "{NAME}: expected a sqlite:// URL, got {url:?}"
+            )));
+        }
         let options = SqliteConnectOptions::from_str(url)
-            .map_err(|_| StoreError::Unavailable(format!("{NAME}: invalid URL {url:?}")))?
+            .map_err(|_| StoreError::Config(format!("{NAME}: invalid URL {url:?}")))?
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)

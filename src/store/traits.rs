@@ -53,6 +53,11 @@ pub trait UserStore: Send + Sync + 'static {
     async fn update_password_hash(&self, id: &str, hash: &PasswordHash) -> Result<(), StoreError>;
     /// Disables or re-enables a user.
     async fn set_disabled(&self, id: &str, disabled: bool) -> Result<(), StoreError>;
+    /// Up to `limit` users ordered by username, starting after `after` (a username) if given:
+    /// page through all users by passing the last username of the previous page.
+    async fn list(&self, after: Option<&str>, limit: usize) -> Result<Vec<User>, StoreError>;
+    /// Answers if the store is reachable (for health checks); `Unavailable` otherwise.
+    async fn ping(&self) -> Result<(), StoreError>;
 }
 
 /// The identifiers one revocation check covers.
@@ -77,6 +82,17 @@ pub struct RevocationStatus {
     pub user_generation: u64,
 }
 
+/// What [`TokenRevocation::check_with_user`] found out about a token's user.
+#[derive(Clone, Debug)]
+pub enum UserLookup {
+    /// This store does not hold the users; ask the user store.
+    NotHeld,
+    /// No such user (deleted).
+    Missing,
+    /// The user as stored (possibly disabled).
+    Found(User),
+}
+
 /// Revocations, single-use refresh tokens and per-user cutoffs. Every entry carries the time
 /// after which it no longer matters, so storage does not grow without bound; the per-user
 /// generation is the exception, one small counter per user that ever logged out everywhere.
@@ -96,6 +112,17 @@ pub trait TokenRevocation: Send + Sync + 'static {
     async fn consume_refresh(&self, jti: &str, expires_at: i64) -> Result<bool, StoreError>;
     /// Answers every revocation question about one token, in one round trip.
     async fn check(&self, query: RevocationQuery<'_>) -> Result<RevocationStatus, StoreError>;
+    /// [`Self::check`], plus the user `query.user_id` when this store also holds the users,
+    /// still in one round trip. The issuer calls this only when its user store is this very
+    /// object. The default answers [`UserLookup::NotHeld`].
+    async fn check_with_user(
+        &self,
+        query: RevocationQuery<'_>,
+    ) -> Result<(RevocationStatus, UserLookup), StoreError> {
+        Ok((self.check(query).await?, UserLookup::NotHeld))
+    }
+    /// Answers if the store is reachable (for health checks); `Unavailable` otherwise.
+    async fn ping(&self) -> Result<(), StoreError>;
 }
 
 /// How many failed logins a username may have in a window before it is locked.

@@ -14,6 +14,7 @@ use time::Duration;
 
 use super::claims::{RawClaims, extra_claims};
 use super::refresh::{REFRESH_TYP, RefreshClaims};
+use super::verified_cache::{self, DEFAULT_VERIFIED_CACHE_TOKENS, VerifiedCache};
 use super::{AccessClaims, Scopes, TokenError, Verified};
 use crate::clock::{Clock, SystemClock};
 use crate::keys::{KeyAlgorithm, KeySet};
@@ -82,6 +83,8 @@ struct Inner {
     leeway_secs: i64,
     max_token_bytes: usize,
     clock: Arc<dyn Clock>,
+    /// Access tokens whose signature already checked out.
+    verified: VerifiedCache,
     /// Headers are the same for every token of the active key: encoded once.
     access_header_b64: String,
     refresh_header_b64: String,
@@ -109,6 +112,7 @@ pub struct TokenCodecBuilder {
     leeway: Duration,
     max_token_bytes: usize,
     clock: Arc<dyn Clock>,
+    verified_cache_tokens: usize,
 }
 
 impl fmt::Debug for TokenCodecBuilder {
@@ -142,6 +146,14 @@ impl TokenCodecBuilder {
     /// The clock for every time decision (default: the system clock).
     pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
         self.clock = clock;
+        self
+    }
+
+    /// How many verified access tokens to remember, so a token presented again skips the
+    /// signature check (its time claims are still checked every time); 0 turns this off.
+    /// Default [`DEFAULT_VERIFIED_CACHE_TOKENS`].
+    pub fn verified_cache_tokens(mut self, tokens: usize) -> Self {
+        self.verified_cache_tokens = tokens;
         self
     }
 
@@ -179,6 +191,7 @@ impl TokenCodecBuilder {
                 leeway_secs: self.leeway.whole_seconds(),
                 max_token_bytes: self.max_token_bytes,
                 clock: self.clock,
+                verified: VerifiedCache::new(self.verified_cache_tokens),
             }),
         })
     }
@@ -232,6 +245,7 @@ impl TokenCodec {
             leeway: Duration::seconds(30),
             max_token_bytes: 8192,
             clock: Arc::new(SystemClock),
+            verified_cache_tokens: DEFAULT_VERIFIED_CACHE_TOKENS,
         }
     }
 
@@ -389,10 +403,35 @@ impl TokenCodec {
     /// `exp`, `nbf`, `iat`. This checks what the token itself proves; revocation needs a store
     /// and is checked on top of this by the caller.
     pub fn validate_access(&self, token: &str) -> Result<Verified<AccessClaims>, TokenError> {
+        let cache = &self.inner.verified;
+        if !cache.is_enabled() {
+            return self.validate_access_uncached(token);
+        }
+        if token.len() > self.inner.max_token_bytes {
+            return Err(TokenError::Oversized {
+                max: self.inner.max_token_bytes,
+            });
+        }
+        let key = verified_cache::digest(token);
+        if let Some(claims) = cache.get(&key) {
+            self.check_access_claims(&claims)?;
+            return Ok(Verified::new(claims));
+        }
+        let verified = self.validate_access_uncached(token)?;
+        cache.insert(key, &verified, self.inner.clock.now().unix_timestamp());
+        Ok(verified)
+    }
+
+    fn validate_access_uncached(&self, token: &str) -> Result<Verified<AccessClaims>, TokenError> {
         let payload = self.verify_signature(token, is_access_typ)?;
         let raw: RawClaims = serde_json::from_slice(&payload)
             .map_err(|_| TokenError::Malformed("claims are not a valid JSON claims object"))?;
         let claims = raw.into_claims()?;
+        self.check_access_claims(&claims)?;
+        Ok(Verified::new(claims))
+    }
+
+    fn check_access_claims(&self, claims: &AccessClaims) -> Result<(), TokenError> {
         self.check_registered_claims(
             &claims.iss,
             &claims.aud,
@@ -400,8 +439,7 @@ impl TokenCodec {
             claims.exp,
             claims.nbf,
             claims.iat,
-        )?;
-        Ok(Verified::new(claims))
+        )
     }
 
     /// Checks everything up to and including the signature and `typ`; returns the decoded

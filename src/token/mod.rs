@@ -10,6 +10,7 @@ mod claims;
 mod codec;
 mod refresh;
 mod scope;
+mod verified_cache;
 
 use std::ops::Deref;
 
@@ -19,6 +20,7 @@ pub use codec::{
 };
 pub use refresh::RefreshClaims;
 pub use scope::{InsufficientScope, MAX_SCOPE_BYTES, ScopeError, Scopes};
+pub use verified_cache::DEFAULT_VERIFIED_CACHE_TOKENS;
 
 /// Claims that passed validation. Only this crate can construct one, so a function taking
 /// `Verified<AccessClaims>` cannot be handed claims that skipped a check.

@@ -1,0 +1,246 @@
+//! `tokenward`: the operator's tool for the tokenward library. Exit status 0 = yes/ok,
+//! 1 = no/invalid, 2 = usage or I/O error (one line on stderr).
+
+#![forbid(unsafe_code)]
+
+mod keys;
+mod outcome;
+mod password;
+mod token;
+mod users;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use tokenward::keys::KeyAlgorithm;
+
+use outcome::{Answer, Failure};
+
+#[derive(Parser)]
+#[command(
+    name = "tokenward",
+    version,
+    about = "Passwords, keys, tokens and users for tokenward"
+)]
+struct Cli {
+    /// Print JSON for scripts instead of text for humans.
+    #[arg(long, global = true)]
+    json: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Hash a password (read from stdin, or a prompt without echo) with argon2id.
+    Hash,
+    /// Check a password (stdin or prompt) against HASH: `ok`, `ok (needs rehash)` or `invalid`.
+    Verify {
+        /// A stored hash: argon2 PHC, bcrypt, Django or passlib PBKDF2-SHA256.
+        hash: String,
+    },
+    /// Check a password (stdin or prompt) against the default policy for new passwords.
+    CheckPolicy {
+        /// The account it is for (a password may not contain its username).
+        #[arg(long, default_value = "")]
+        username: String,
+    },
+    /// Create a key file with one new signing key.
+    Keygen {
+        /// HS256, HS384, HS512, EdDSA, ES256 or RS256.
+        #[arg(long, default_value = "EdDSA")]
+        alg: KeyAlgorithm,
+        /// The key file to create (refused if it exists).
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Rotate or retire keys in a key file.
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
+    /// Print the public keys of a key file as a JWKS.
+    Jwks {
+        /// The key file.
+        file: PathBuf,
+    },
+    /// Inspect tokens.
+    Token {
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
+    /// Manage users in a server's database.
+    Users {
+        /// sqlite://PATH or postgres://... (as the servers' --database-url).
+        #[arg(long, env = "TOKENWARD_DATABASE_URL", global = true)]
+        database_url: Option<String>,
+        /// The servers' Redis, if they use one (cutoffs are written there).
+        #[arg(long, env = "TOKENWARD_REDIS_URL", global = true)]
+        redis_url: Option<String>,
+        #[command(subcommand)]
+        command: UsersCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum KeysCommand {
+    /// Add a new active key; the previous ones keep verifying until retired.
+    Rotate {
+        /// The key file.
+        file: PathBuf,
+        /// Algorithm of the new key (default: that of the current active key).
+        #[arg(long)]
+        alg: Option<KeyAlgorithm>,
+    },
+    /// Remove a verification key; tokens it signed stop verifying.
+    Retire {
+        /// The key file.
+        file: PathBuf,
+        /// The key id to retire (not the active one).
+        // Generated kids are base64url, so one in 64 starts with '-'.
+        #[arg(allow_hyphen_values = true)]
+        kid: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum TokenCommand {
+    /// Print a token's header and claims WITHOUT verifying anything.
+    Decode {
+        /// The token.
+        token: String,
+    },
+    /// Verify a token and print the exact reason if it is rejected.
+    Verify {
+        /// The token.
+        token: String,
+        /// The key file.
+        #[arg(long)]
+        keys: PathBuf,
+        /// The expected issuer.
+        #[arg(long)]
+        iss: String,
+        /// The expected audience.
+        #[arg(long)]
+        aud: String,
+        /// Verify a refresh token (typ rt+jwt) instead of an access token.
+        #[arg(long)]
+        refresh: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum UsersCommand {
+    /// Upsert the users of a JSON users file (the servers' --users format).
+    Import {
+        /// The users file.
+        file: PathBuf,
+    },
+    /// List users (never their hashes).
+    List,
+    /// Add a user; the password comes from stdin or a prompt.
+    Add {
+        /// The username.
+        username: String,
+        /// Scopes (repeat the flag or separate with spaces).
+        #[arg(long = "scope")]
+        scopes: Vec<String>,
+        /// Display name.
+        #[arg(long)]
+        full_name: Option<String>,
+        /// Email address.
+        #[arg(long)]
+        email: Option<String>,
+    },
+    /// Disable a user: no logins, and their tokens stop working.
+    Disable {
+        /// The username.
+        username: String,
+    },
+    /// Enable a disabled user.
+    Enable {
+        /// The username.
+        username: String,
+    },
+    /// Set a user's password (stdin or prompt); their earlier tokens stop working.
+    SetPassword {
+        /// The username.
+        username: String,
+    },
+    /// Revoke every token the user holds.
+    RevokeAll {
+        /// The username.
+        username: String,
+    },
+}
+
+fn main() -> ExitCode {
+    // clap exits with status 2 on usage errors and 0 for --help / --version.
+    let cli = Cli::parse();
+    let answer = match cli.command {
+        Command::Hash => password::hash(),
+        Command::Verify { hash } => password::verify(&hash),
+        Command::CheckPolicy { username } => password::check_policy(&username),
+        Command::Keygen { alg, out } => keys::keygen(alg, &out),
+        Command::Keys { command } => match command {
+            KeysCommand::Rotate { file, alg } => keys::rotate(&file, alg),
+            KeysCommand::Retire { file, kid } => keys::retire(&file, &kid),
+        },
+        Command::Jwks { file } => keys::jwks(&file),
+        Command::Token { command } => match command {
+            TokenCommand::Decode { token } => token::decode(&token),
+            TokenCommand::Verify {
+                token,
+                keys,
+                iss,
+                aud,
+                refresh,
+            } => token::verify(&token, &keys, &iss, &aud, refresh),
+        },
+        Command::Users {
+            database_url,
+            redis_url,
+            command,
+        } => run_users(database_url, redis_url, command),
+    };
+    match answer {
+        Ok(outcome) => outcome.finish(cli.json),
+        Err(failure) => failure.finish(),
+    }
+}
+
+fn run_users(
+    database_url: Option<String>,
+    redis_url: Option<String>,
+    command: UsersCommand,
+) -> Answer {
+    let database_url = database_url.ok_or_else(|| {
+        Failure::new("--database-url (or TOKENWARD_DATABASE_URL) is required for users commands")
+    })?;
+    let target = users::Target {
+        database_url: &database_url,
+        redis_url: redis_url.as_deref(),
+    };
+    let runtime = tokio::runtime::Runtime::new().map_err(outcome::fail("starting the runtime"))?;
+    runtime.block_on(async {
+        match command {
+            UsersCommand::Import { file } => users::import(&target, &file).await,
+            UsersCommand::List => users::list(&target).await,
+            UsersCommand::Add {
+                username,
+                scopes,
+                full_name,
+                email,
+            } => users::add(&target, &username, &scopes, full_name, email).await,
+            UsersCommand::Disable { username } => {
+                users::set_disabled(&target, &username, true).await
+            }
+            UsersCommand::Enable { username } => {
+                users::set_disabled(&target, &username, false).await
+            }
+            UsersCommand::SetPassword { username } => users::set_password(&target, &username).await,
+            UsersCommand::RevokeAll { username } => users::revoke_all(&target, &username).await,
+        }
+    })
+}

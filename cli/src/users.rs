@@ -1,0 +1,226 @@
+//! `users ...`: the user store the servers use, by the same URLs. Hashes are never printed.
+
+use std::path::Path;
+
+use serde_json::{Value, json};
+use tokenward::password::{PasswordError, PasswordHasher};
+use tokenward::store::{self, Stores, User};
+use tokenward::token::Scopes;
+
+use crate::outcome::{Answer, Failure, Outcome, fail};
+use crate::password::read_password;
+
+/// Where the users live, and (for cutoffs) where the servers check revocations.
+pub struct Target<'a> {
+    /// `sqlite://PATH`, `postgres://...`.
+    pub database_url: &'a str,
+    /// The servers' Redis, if they use one: cutoffs must be written where they are read.
+    pub redis_url: Option<&'a str>,
+}
+
+async fn open(target: &Target<'_>) -> Result<Stores, Failure> {
+    if target.database_url == "memory:" {
+        return Err(Failure::new(
+            "--database-url memory: keeps nothing; name a SQLite file or a PostgreSQL database",
+        ));
+    }
+    let stores = store::open(target.database_url, target.redis_url)
+        .await
+        .map_err(fail("cannot open store"))?;
+    stores.users.ping().await.map_err(fail("--database-url"))?;
+    Ok(stores)
+}
+
+async fn find(stores: &Stores, username: &str) -> Result<Option<User>, Failure> {
+    stores
+        .users
+        .find_by_username(username)
+        .await
+        .map_err(fail("--database-url"))
+}
+
+fn no_such_user(username: &str) -> Outcome {
+    Outcome::no(
+        format!("no user {username:?}"),
+        json!({"ok": false, "reason": "no such user", "username": username}),
+    )
+}
+
+fn public(user: &User) -> Value {
+    json!({
+        "id": user.id,
+        "username": user.username,
+        "scopes": user.scopes.iter().collect::<Vec<_>>(),
+        "disabled": user.disabled,
+        "full_name": user.full_name,
+        "email": user.email,
+        "hash_format": user.password_hash.format().to_string(),
+    })
+}
+
+/// `users import FILE`.
+pub async fn import(target: &Target<'_>, file: &Path) -> Answer {
+    let bytes = std::fs::read(file).map_err(fail(file.display()))?;
+    let users = store::parse_users_file(&bytes).map_err(fail(file.display()))?;
+    let stores = open(target).await?;
+    let count = store::import_users(stores.users.as_ref(), users)
+        .await
+        .map_err(fail("--database-url"))?;
+    Ok(Outcome::ok(
+        format!("imported {count} users"),
+        json!({"imported": count}),
+    ))
+}
+
+/// `users list`: every user, a page at a time, without hashes.
+pub async fn list(target: &Target<'_>) -> Answer {
+    const PAGE: usize = 500;
+    let stores = open(target).await?;
+    let mut users = Vec::new();
+    let mut after: Option<String> = None;
+    loop {
+        let page = stores
+            .users
+            .list(after.as_deref(), PAGE)
+            .await
+            .map_err(fail("--database-url"))?;
+        let full = page.len() == PAGE;
+        after = page.last().map(|u| u.username.clone());
+        users.extend(page);
+        if !full {
+            break;
+        }
+    }
+    let human = users
+        .iter()
+        .map(|u| {
+            format!(
+                "{}\t{}\t{}\t{}\t{}",
+                u.username,
+                if u.disabled { "disabled" } else { "enabled" },
+                u.scopes,
+                u.full_name.as_deref().unwrap_or("-"),
+                u.email.as_deref().unwrap_or("-"),
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    let json = Value::Array(users.iter().map(public).collect());
+    Ok(Outcome::ok(human, json))
+}
+
+/// The password for `username`, checked against the policy and hashed; `Err(Outcome)` is the
+/// "weak password" answer.
+fn new_hash(username: &str) -> Result<Result<tokenward::password::PasswordHash, Outcome>, Failure> {
+    let password = read_password(&format!("New password for {username}: "))?;
+    match PasswordHasher::default().hash_new_password(username, &password) {
+        Ok(hash) => Ok(Ok(hash)),
+        Err(PasswordError::Policy(violation)) => Ok(Err(Outcome::no(
+            format!("rejected: {violation}"),
+            json!({"ok": false, "reason": violation.to_string()}),
+        ))),
+        Err(err) => Err(Failure::new(format!("password: {err}"))),
+    }
+}
+
+/// `users add USER --scope ...`: password from stdin or a prompt, checked against the policy.
+pub async fn add(
+    target: &Target<'_>,
+    username: &str,
+    scopes: &[String],
+    full_name: Option<String>,
+    email: Option<String>,
+) -> Answer {
+    let scopes = Scopes::parse(&scopes.join(" ")).map_err(fail("--scope"))?;
+    let stores = open(target).await?;
+    if find(&stores, username).await?.is_some() {
+        return Ok(Outcome::no(
+            format!("user {username:?} already exists"),
+            json!({"ok": false, "reason": "already exists"}),
+        ));
+    }
+    let hash = match new_hash(username)? {
+        Ok(hash) => hash,
+        Err(weak) => return Ok(weak),
+    };
+    let user = stores
+        .users
+        .upsert(User {
+            id: String::new(),
+            username: username.to_owned(),
+            password_hash: hash,
+            scopes,
+            disabled: false,
+            full_name,
+            email,
+        })
+        .await
+        .map_err(fail("--database-url"))?;
+    Ok(Outcome::ok(
+        format!("added {username} ({})", user.scopes),
+        public(&user),
+    ))
+}
+
+/// `users disable USER` / `users enable USER`.
+pub async fn set_disabled(target: &Target<'_>, username: &str, disabled: bool) -> Answer {
+    let stores = open(target).await?;
+    let Some(user) = find(&stores, username).await? else {
+        return Ok(no_such_user(username));
+    };
+    stores
+        .users
+        .set_disabled(&user.id, disabled)
+        .await
+        .map_err(fail("--database-url"))?;
+    let state = if disabled { "disabled" } else { "enabled" };
+    Ok(Outcome::ok(
+        format!("{username} is {state}"),
+        json!({"ok": true, "username": username, "disabled": disabled}),
+    ))
+}
+
+/// `users set-password USER`: new password (policy-checked); every earlier token stops working.
+pub async fn set_password(target: &Target<'_>, username: &str) -> Answer {
+    let stores = open(target).await?;
+    let Some(user) = find(&stores, username).await? else {
+        return Ok(no_such_user(username));
+    };
+    let hash = match new_hash(username)? {
+        Ok(hash) => hash,
+        Err(weak) => return Ok(weak),
+    };
+    // Cut off first, as the issuer does: a failure in between never leaves old tokens valid
+    // under a new password.
+    stores
+        .revocation
+        .bump_user_generation(&user.id)
+        .await
+        .map_err(fail("revocation store"))?;
+    stores
+        .users
+        .update_password_hash(&user.id, &hash)
+        .await
+        .map_err(fail("--database-url"))?;
+    Ok(Outcome::ok(
+        format!("password of {username} changed; earlier tokens no longer work"),
+        json!({"ok": true, "username": username}),
+    ))
+}
+
+/// `users revoke-all USER`: every token the user holds stops working; new logins still work.
+pub async fn revoke_all(target: &Target<'_>, username: &str) -> Answer {
+    let stores = open(target).await?;
+    let Some(user) = find(&stores, username).await? else {
+        return Ok(no_such_user(username));
+    };
+    let generation = stores
+        .revocation
+        .bump_user_generation(&user.id)
+        .await
+        .map_err(fail("revocation store"))?;
+    Ok(Outcome::ok(
+        format!("revoked every token of {username}"),
+        json!({"ok": true, "username": username, "generation": generation}),
+    ))
+}

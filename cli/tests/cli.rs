@@ -1,0 +1,620 @@
+//! The `tokenward` binary, run as an operator would: exit status and message of every command's
+//! success path and of its bad inputs.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+use serde_json::Value;
+use tokenward::clock::ManualClock;
+use tokenward::keys::KeySet;
+use tokenward::token::{Scopes, TokenCodec};
+
+fn tokenward() -> Command {
+    let mut command = Command::cargo_bin("tokenward").unwrap();
+    command.env_remove("TOKENWARD_DATABASE_URL");
+    command.env_remove("TOKENWARD_REDIS_URL");
+    command
+}
+
+fn json_of(output: &[u8]) -> Value {
+    serde_json::from_slice(output)
+        .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(output)))
+}
+
+#[test]
+fn help_on_every_command() {
+    for args in [
+        &["--help"][..],
+        &["hash", "--help"],
+        &["verify", "--help"],
+        &["check-policy", "--help"],
+        &["keygen", "--help"],
+        &["keys", "rotate", "--help"],
+        &["keys", "retire", "--help"],
+        &["jwks", "--help"],
+        &["token", "decode", "--help"],
+        &["token", "verify", "--help"],
+        &["users", "import", "--help"],
+        &["users", "list", "--help"],
+        &["users", "add", "--help"],
+        &["users", "disable", "--help"],
+        &["users", "enable", "--help"],
+        &["users", "set-password", "--help"],
+        &["users", "revoke-all", "--help"],
+    ] {
+        tokenward()
+            .args(args)
+            .assert()
+            .success()
+            .stdout(predicate::str::contains("Usage:"));
+    }
+    tokenward().arg("no-such-command").assert().code(2);
+    tokenward()
+        .args(["keygen", "--alg", "none", "--out", "x.json"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("--alg"));
+}
+
+#[test]
+fn hash_then_verify_and_policy() {
+    let output = tokenward()
+        .arg("hash")
+        .write_stdin("correct horse battery staple\n")
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let hash = String::from_utf8(output).unwrap().trim().to_owned();
+    assert!(
+        hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
+        "{hash}"
+    );
+
+    tokenward()
+        .args(["verify", &hash])
+        .write_stdin("correct horse battery staple\n")
+        .assert()
+        .success()
+        .stdout("ok\n");
+    tokenward()
+        .args(["verify", &hash])
+        .write_stdin("correct horse battery stapler\n")
+        .assert()
+        .code(1)
+        .stdout("invalid\n");
+    tokenward()
+        .args(["--json", "verify", &hash])
+        .write_stdin("correct horse battery staple")
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("\"needs_rehash\":false"));
+    // A malformed hash is a usage error, and the hash is not echoed.
+    tokenward()
+        .args([
+            "verify",
+            "$argon2id$v=19$m=4194304,t=1,p=1$c2FsdHNhbHQ$aGFzaGhhc2g",
+        ])
+        .write_stdin("pw\n")
+        .assert()
+        .code(2)
+        .stderr(
+            predicate::str::starts_with("error: HASH:")
+                .and(predicate::str::contains("aGFzaGhhc2g").not()),
+        );
+    tokenward()
+        .args(["verify", "plaintext"])
+        .write_stdin("pw\n")
+        .assert()
+        .code(2);
+    // A password containing NUL, or empty, is refused before hashing.
+    tokenward()
+        .arg("hash")
+        .write_stdin("a\0b\n")
+        .assert()
+        .code(2);
+    tokenward().arg("hash").write_stdin("\n").assert().code(2);
+
+    tokenward()
+        .args(["check-policy", "--username", "alice"])
+        .write_stdin("a long and unusual passphrase\n")
+        .assert()
+        .success()
+        .stdout("ok\n");
+    tokenward()
+        .args(["check-policy", "--username", "alice"])
+        .write_stdin("password\n")
+        .assert()
+        .code(1)
+        .stdout(predicate::str::starts_with("rejected:"));
+    tokenward()
+        .args(["check-policy", "--username", "alice-in-wonderland"])
+        .write_stdin("alice-in-wonderland\n")
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("username"));
+}
+
+#[test]
+fn python_made_hashes_verify() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/interop/password_vectors.json");
+    let vectors = json_of(&std::fs::read(path).unwrap());
+    let vectors = vectors["vectors"]
+        .as_array()
+        .or(vectors.as_array())
+        .unwrap()
+        .clone();
+    assert!(vectors.len() >= 20);
+    for vector in vectors {
+        let hash = vector["hash"].as_str().unwrap();
+        let password = vector["password"].as_str().unwrap();
+        let right = tokenward()
+            .args(["verify", hash])
+            .write_stdin(format!("{password}\n"))
+            .assert()
+            .success()
+            .get_output()
+            .stdout
+            .clone();
+        let right = String::from_utf8(right).unwrap();
+        assert!(
+            right == "ok\n" || right == "ok (needs rehash)\n",
+            "{hash}: {right}"
+        );
+        // Anything but argon2id v0x13 is upgraded on login (weaker argon2id too, but these
+        // vectors use parameters at least as strong as the defaults).
+        if !hash.starts_with("$argon2id$v=19$") {
+            assert_eq!(right, "ok (needs rehash)\n", "{hash}");
+        }
+        let wrong = vector["wrong_password"].as_str().unwrap();
+        tokenward()
+            .args(["verify", hash])
+            .write_stdin(format!("{wrong}\n"))
+            .assert()
+            .code(1)
+            .stdout("invalid\n");
+    }
+}
+
+fn key_file(dir: &Path, alg: &str) -> PathBuf {
+    let path = dir.join(format!("{alg}.json"));
+    tokenward()
+        .args(["keygen", "--alg", alg, "--out"])
+        .arg(&path)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(alg));
+    path
+}
+
+fn sign(keys: &Path, iss: &str, aud: &str, offset: time::Duration) -> String {
+    let keys = KeySet::load(keys).unwrap();
+    let clock = Arc::new(ManualClock::new(time::OffsetDateTime::now_utc() + offset));
+    let codec = TokenCodec::builder(keys, iss, aud)
+        .clock(clock)
+        .build()
+        .unwrap();
+    let issued = codec
+        .issue_access("user-1", &Scopes::parse("items:read").unwrap(), "session-1")
+        .unwrap();
+    secrecy::ExposeSecret::expose_secret(&issued.token).to_owned()
+}
+
+fn verify_token(token: &str, keys: &Path) -> assert_cmd::assert::Assert {
+    tokenward()
+        .args([
+            "token",
+            "verify",
+            token,
+            "--iss",
+            "https://auth",
+            "--aud",
+            "api",
+            "--keys",
+        ])
+        .arg(keys)
+        .assert()
+}
+
+#[test]
+fn keygen_token_verify_rotate_round_trip() {
+    let dir = tempfile::tempdir().unwrap();
+    let keys = key_file(dir.path(), "EdDSA");
+    tokenward()
+        .args(["keygen", "--alg", "EdDSA", "--out"])
+        .arg(&keys)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("already exists"));
+
+    let first = sign(&keys, "https://auth", "api", time::Duration::ZERO);
+    verify_token(&first, &keys).success().stdout(
+        predicate::str::starts_with("valid").and(predicate::str::contains("\"sub\": \"user-1\"")),
+    );
+
+    let rotated = tokenward()
+        .args(["--json", "keys", "rotate"])
+        .arg(&keys)
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let rotated = json_of(&rotated);
+    let old_kid = rotated["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["kid"].as_str().unwrap().to_owned())
+        .find(|k| k != rotated["active"].as_str().unwrap())
+        .unwrap();
+    verify_token(&first, &keys).success();
+    let second = sign(&keys, "https://auth", "api", time::Duration::ZERO);
+    verify_token(&second, &keys).success();
+
+    let jwks = tokenward()
+        .arg("jwks")
+        .arg(&keys)
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let jwks = json_of(&jwks);
+    assert_eq!(jwks["keys"].as_array().unwrap().len(), 2);
+    assert!(
+        jwks["keys"][0].get("d").is_none(),
+        "no private key in the JWKS"
+    );
+
+    let active = rotated["active"].as_str().unwrap().to_owned();
+    tokenward()
+        .args(["keys", "retire"])
+        .arg(&keys)
+        .arg(&active)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("active key"));
+    tokenward()
+        .args(["keys", "retire"])
+        .arg(&keys)
+        .arg(&old_kid)
+        .assert()
+        .success();
+    verify_token(&first, &keys).code(1).stdout(
+        predicate::str::starts_with("invalid: unknown kid").and(predicate::str::contains(&active)),
+    );
+    verify_token(&second, &keys).success();
+    tokenward()
+        .args(["keys", "retire"])
+        .arg(&keys)
+        .arg("no-such-kid")
+        .assert()
+        .code(1);
+}
+
+#[test]
+fn token_verify_names_the_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let keys = key_file(dir.path(), "HS256");
+    let hour = time::Duration::hours(1);
+    let expired = sign(&keys, "https://auth", "api", -hour * 3);
+    verify_token(&expired, &keys).code(1).stdout(
+        predicate::str::starts_with("invalid: expired at 20").and(predicate::str::contains("now ")),
+    );
+    let early = sign(&keys, "https://auth", "api", hour * 3);
+    verify_token(&early, &keys)
+        .code(1)
+        .stdout(predicate::str::starts_with("invalid: not valid before 20"));
+    let wrong_aud = sign(&keys, "https://auth", "other-api", time::Duration::ZERO);
+    verify_token(&wrong_aud, &keys).code(1).stdout(
+        predicate::str::contains("wrong audience").and(predicate::str::contains("other-api")),
+    );
+    let wrong_iss = sign(&keys, "https://evil", "api", time::Duration::ZERO);
+    verify_token(&wrong_iss, &keys).code(1).stdout(
+        predicate::str::contains("wrong issuer").and(predicate::str::contains("https://evil")),
+    );
+    let other_keys = key_file(dir.path(), "EdDSA");
+    verify_token(
+        &sign(&other_keys, "https://auth", "api", time::Duration::ZERO),
+        &keys,
+    )
+    .code(1)
+    .stdout(predicate::str::contains("unknown kid"));
+
+    let good = sign(&keys, "https://auth", "api", time::Duration::ZERO);
+    let mut parts: Vec<String> = good.split('.').map(str::to_owned).collect();
+    parts[2] = parts[2].chars().rev().collect();
+    verify_token(&parts.join("."), &keys)
+        .code(1)
+        .stdout(predicate::str::starts_with("invalid:"));
+    for garbage in ["garbage", "a.b.c", "", "....."] {
+        verify_token(garbage, &keys)
+            .code(1)
+            .stdout(predicate::str::starts_with("invalid:"));
+        tokenward()
+            .args(["token", "decode", garbage])
+            .assert()
+            .code(1)
+            .stdout(predicate::str::starts_with("invalid:"));
+    }
+    tokenward()
+        .args(["token", "decode", &good])
+        .assert()
+        .success()
+        .stdout(
+            predicate::str::starts_with("UNVERIFIED")
+                .and(predicate::str::contains("\"typ\": \"at+jwt\"")),
+        );
+    let decoded = tokenward()
+        .args(["--json", "token", "decode", &good])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let decoded = json_of(&decoded);
+    assert_eq!(decoded["verified"], false);
+    assert_eq!(decoded["claims"]["aud"], serde_json::json!("api"));
+}
+
+#[test]
+fn key_file_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("missing.json");
+    tokenward()
+        .arg("jwks")
+        .arg(&missing)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("missing.json"));
+    let malformed = dir.path().join("malformed.json");
+    std::fs::write(&malformed, r#"{"format": "tokenward-keys/1", "active": "a", "keys": [{"kid": "a", "alg": "HS256", "key": "!!"}]}"#).unwrap();
+    for args in [vec!["jwks"], vec!["keys", "rotate"]] {
+        tokenward()
+            .args(&args)
+            .arg(&malformed)
+            .assert()
+            .code(2)
+            .stderr(
+                predicate::str::contains("malformed.json").and(predicate::str::contains("keys[0]")),
+            );
+    }
+    verify_token("a.b.c", &malformed).code(2);
+}
+
+/// Generated kids are base64url: one in 64 starts with '-', which must not read as a flag.
+#[test]
+fn retire_a_kid_that_starts_with_a_hyphen() {
+    let dir = tempfile::tempdir().unwrap();
+    let keys = key_file(dir.path(), "EdDSA");
+    tokenward()
+        .args(["keys", "rotate"])
+        .arg(&keys)
+        .assert()
+        .success();
+    let mut file = json_of(&std::fs::read(&keys).unwrap());
+    let active = file["active"].as_str().unwrap().to_owned();
+    let old = file["keys"]
+        .as_array_mut()
+        .unwrap()
+        .iter_mut()
+        .find(|k| k["kid"] != active.as_str())
+        .unwrap();
+    old["kid"] = Value::from("-i2z_OKVOOI-cIaT");
+    std::fs::write(&keys, serde_json::to_vec(&file).unwrap()).unwrap();
+
+    tokenward()
+        .args(["keys", "retire"])
+        .arg(&keys)
+        .arg("-i2z_OKVOOI-cIaT")
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("retired -i2z_OKVOOI-cIaT"));
+    let jwks = tokenward()
+        .arg("--json")
+        .arg("jwks")
+        .arg(&keys)
+        .assert()
+        .success();
+    let jwks = json_of(&jwks.get_output().stdout);
+    assert_eq!(jwks["keys"].as_array().unwrap().len(), 1);
+    assert_eq!(jwks["keys"][0]["kid"], active.as_str());
+}
+
+fn users(db: &str) -> Command {
+    let mut command = tokenward();
+    command.args(["users", "--database-url", db]);
+    command
+}
+
+#[test]
+fn users_lifecycle_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("users.db").display());
+    let file = dir.path().join("users.json");
+    let bcrypt_hash = "$2b$04$W5K2YfBv6dBHrRcTNhmX5ur7wDZn8XSrjrxEFfIXSnbGhMzt7lJF2";
+    std::fs::write(
+        &file,
+        format!(r#"[{{"username": "bob", "password_hash": "{bcrypt_hash}", "scopes": ["items:read"], "email": "bob@example.com"}}]"#),
+    )
+    .unwrap();
+    users(&db)
+        .arg("import")
+        .arg(&file)
+        .assert()
+        .success()
+        .stdout("imported 1 users\n");
+    users(&db)
+        .args([
+            "add",
+            "alice",
+            "--scope",
+            "items:read items:write",
+            "--full-name",
+            "Alice",
+        ])
+        .write_stdin("a long and unusual passphrase\n")
+        .assert()
+        .success();
+    users(&db)
+        .args(["add", "alice", "--scope", "items:read"])
+        .write_stdin("another long passphrase\n")
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("already exists"));
+    users(&db)
+        .args(["add", "carol"])
+        .write_stdin("password\n")
+        .assert()
+        .code(1)
+        .stdout(predicate::str::starts_with("rejected:"));
+    users(&db)
+        .args(["add", "dave", "--scope", "bad\"scope"])
+        .write_stdin("a long and unusual passphrase\n")
+        .assert()
+        .code(2);
+
+    let listed = users(&db)
+        .arg("list")
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let listed = String::from_utf8(listed).unwrap();
+    assert!(
+        listed.starts_with("alice\tenabled\titems:read items:write\tAlice"),
+        "{listed}"
+    );
+    assert!(
+        listed.contains("bob\tenabled\titems:read\t-\tbob@example.com"),
+        "{listed}"
+    );
+    assert!(!listed.contains('$'), "hashes never listed: {listed}");
+    let json = users(&db)
+        .args(["list"])
+        .arg("--json")
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let json = json_of(&json);
+    assert_eq!(json.as_array().unwrap().len(), 2);
+    assert_eq!(json[1]["hash_format"], "bcrypt");
+    assert!(!json.to_string().contains("$2b$"));
+
+    users(&db)
+        .args(["disable", "bob"])
+        .assert()
+        .success()
+        .stdout("bob is disabled\n");
+    let json = json_of(
+        &users(&db)
+            .args(["--json", "list"])
+            .assert()
+            .success()
+            .get_output()
+            .stdout
+            .clone(),
+    );
+    assert_eq!(json[1]["disabled"], true);
+    users(&db).args(["enable", "bob"]).assert().success();
+    users(&db)
+        .args(["set-password", "bob"])
+        .write_stdin("bob's brand new passphrase\n")
+        .assert()
+        .success();
+    let json = json_of(
+        &users(&db)
+            .args(["--json", "list"])
+            .assert()
+            .success()
+            .get_output()
+            .stdout
+            .clone(),
+    );
+    assert_eq!(json[1]["hash_format"], "argon2id");
+    users(&db)
+        .args(["set-password", "bob"])
+        .write_stdin("bob\n")
+        .assert()
+        .code(1);
+    users(&db)
+        .args(["revoke-all", "bob"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("revoked every token of bob"));
+
+    for command in [
+        &["disable", "nobody"][..],
+        &["enable", "nobody"],
+        &["revoke-all", "nobody"],
+    ] {
+        users(&db)
+            .args(command)
+            .assert()
+            .code(1)
+            .stdout(predicate::str::contains("no user \"nobody\""));
+    }
+    users(&db)
+        .args(["set-password", "nobody"])
+        .write_stdin("whatever long pass\n")
+        .assert()
+        .code(1);
+}
+
+#[test]
+fn users_bad_inputs() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("users.db").display());
+    tokenward()
+        .args(["users", "list"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("--database-url"));
+    users("mysql://root@localhost/db")
+        .arg("list")
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("mysql://"));
+    users("postgres://admin:hunter2@127.0.0.1:1/app")
+        .arg("list")
+        .assert()
+        .code(2)
+        .stderr(
+            predicate::str::contains("127.0.0.1:1").and(predicate::str::contains("hunter2").not()),
+        );
+    users(&db)
+        .arg("import")
+        .arg(dir.path().join("missing.json"))
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("missing.json"));
+    let unknown = dir.path().join("unknown.json");
+    std::fs::write(
+        &unknown,
+        r#"[{"username": "mallory", "password_hash": "{SSHA}abcdefgh"}]"#,
+    )
+    .unwrap();
+    users(&db)
+        .arg("import")
+        .arg(&unknown)
+        .assert()
+        .code(2)
+        .stderr(
+            predicate::str::contains("mallory").and(predicate::str::contains("abcdefgh").not()),
+        );
+    let garbage = dir.path().join("garbage.json");
+    std::fs::write(&garbage, "not json").unwrap();
+    users(&db)
+        .arg("import")
+        .arg(&garbage)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("line 1"));
+}

@@ -1,0 +1,2 @@
+//! The whole HTTP contract against the axum server binary.
+tokenward_contract::contract_suite!(env!("CARGO_BIN_EXE_tokenward-axum"));

@@ -1,0 +1,61 @@
+//! Black-box tests of `../shared/HTTP_CONTRACT.md`. Each example server package runs them against
+//! its own binary:
+//!
+//! ```ignore
+//! tokenward_contract::contract_suite!(env!("CARGO_BIN_EXE_tokenward-axum"));
+//! ```
+//!
+//! Every clause starts its own server process on a free port with its own SQLite database, so
+//! the tests run in parallel. The shared-state clauses (two processes on PostgreSQL + Redis) run
+//! when `TOKENWARD_TEST_POSTGRES_URL` and `TOKENWARD_TEST_REDIS_URL` are set and say that they
+//! skipped otherwise.
+
+#![forbid(unsafe_code)]
+#![allow(missing_docs, clippy::missing_panics_doc)]
+
+pub mod clauses;
+pub mod client;
+pub mod fixture;
+pub mod server;
+
+/// Generates one `#[tokio::test]` per contract clause against the server binary `$bin`.
+#[macro_export]
+macro_rules! contract_suite {
+    ($bin:expr) => {
+        $crate::contract_suite!(@each $bin;
+            demo_user_on_first_start_and_keys_kept_across_restarts,
+            password_grant_response_shape,
+            scope_grants_narrowing_and_widening,
+            bad_credentials_are_indistinguishable,
+            malformed_token_requests,
+            refresh_rotation_and_replay_revokes_the_family,
+            concurrent_refreshes_exactly_one_wins,
+            access_and_refresh_tokens_are_not_interchangeable,
+            throttling_after_failed_logins,
+            legacy_hash_is_upgraded_on_login,
+            revocation_endpoint,
+            bearer_errors_and_scopes,
+            forged_and_misissued_tokens_are_rejected,
+            disabled_user_loses_access,
+            users_me_and_items,
+            password_change_cuts_off_earlier_tokens,
+            logout_all_cuts_off_every_token,
+            jwks_publishes_public_keys_only,
+            health_unknown_paths_and_methods,
+            hostile_input_never_yields_5xx,
+            slow_body_is_cut_off,
+            startup_errors_exit_2_with_one_line,
+            graceful_shutdown_on_sigterm,
+            two_instances_share_postgres_and_redis,
+            redis_outage_gives_503_then_recovers
+        );
+    };
+    (@each $bin:expr; $($clause:ident),* $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $clause() {
+                $crate::clauses::$clause(::std::path::Path::new($bin)).await
+            }
+        )*
+    };
+}

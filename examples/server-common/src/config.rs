@@ -1,0 +1,125 @@
+//! The flags and environment variables of `../shared/HTTP_CONTRACT.md`.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use clap::Parser;
+
+/// Server configuration. No `Debug`: database and Redis URLs can carry passwords.
+#[derive(Parser, Clone)]
+#[command(version, about = "A tokenward example server (see HTTP_CONTRACT.md)")]
+pub struct Config {
+    /// Listen address (port 0 picks a free port; the address is printed on start).
+    #[arg(long, env = "TOKENWARD_BIND", default_value = "127.0.0.1:8000")]
+    pub bind: SocketAddr,
+
+    /// User store and, without Redis, revocation store: sqlite://PATH, postgres://..., memory:.
+    #[arg(
+        long,
+        env = "TOKENWARD_DATABASE_URL",
+        default_value = "sqlite://tokenward.db"
+    )]
+    pub database_url: String,
+
+    /// Revocations, refresh-token use and login throttling go here, shared by every instance.
+    #[arg(long, env = "TOKENWARD_REDIS_URL")]
+    pub redis_url: Option<String>,
+
+    /// JSON array of users upserted at start.
+    #[arg(long, env = "TOKENWARD_USERS")]
+    pub users: Option<PathBuf>,
+
+    /// Signing keys; generated on first start and kept. Default: tokenward-key.json next to the
+    /// SQLite database (the working directory for PostgreSQL; in memory for `memory:`).
+    #[arg(long, env = "TOKENWARD_KEY_FILE")]
+    pub key_file: Option<PathBuf>,
+
+    /// Access token lifetime in seconds.
+    #[arg(long, env = "TOKENWARD_ACCESS_TTL", default_value_t = 900,
+          value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    pub access_ttl: u64,
+
+    /// Refresh token lifetime in seconds.
+    #[arg(long, env = "TOKENWARD_REFRESH_TTL", default_value_t = 1_209_600,
+          value_parser = clap::value_parser!(u64).range(1..=31_536_000))]
+    pub refresh_ttl: u64,
+
+    /// Failed password attempts per username per window before 429.
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_failed_logins: u32,
+
+    /// Throttle window in seconds.
+    #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    pub throttle_window: u64,
+
+    /// Seconds a request may take, body included, before it is answered 503.
+    #[arg(long, env = "TOKENWARD_REQUEST_TIMEOUT", default_value_t = 10,
+          value_parser = clap::value_parser!(u64).range(1..=300))]
+    pub request_timeout: u64,
+}
+
+impl Config {
+    /// Where the signing keys live; `None` means in memory only (`memory:` without a key file).
+    pub fn key_file_path(&self) -> Option<PathBuf> {
+        if let Some(path) = &self.key_file {
+            return Some(path.clone());
+        }
+        let name = "tokenward-key.json";
+        if self.database_url == "memory:" {
+            return None;
+        }
+        let Some(rest) = self.database_url.strip_prefix("sqlite:") else {
+            return Some(PathBuf::from(name));
+        };
+        let path = rest.trim_start_matches("//");
+        let path = path.split('?').next().unwrap_or(path);
+        if path.is_empty() || path == ":memory:" {
+            return None;
+        }
+        let dir = Path::new(path).parent().unwrap_or(Path::new(""));
+        Some(dir.join(name))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(args: &[&str]) -> Config {
+        let mut argv = vec!["server"];
+        argv.extend_from_slice(args);
+        Config::try_parse_from(argv).unwrap()
+    }
+
+    #[test]
+    fn key_file_sits_next_to_the_database() {
+        assert_eq!(
+            config(&[]).key_file_path(),
+            Some(PathBuf::from("tokenward-key.json"))
+        );
+        assert_eq!(
+            config(&["--database-url", "sqlite:///var/lib/tw/users.db?mode=rwc"]).key_file_path(),
+            Some(PathBuf::from("/var/lib/tw/tokenward-key.json"))
+        );
+        assert_eq!(config(&["--database-url", "memory:"]).key_file_path(), None);
+        assert_eq!(
+            config(&["--database-url", "memory:", "--key-file", "k.json"]).key_file_path(),
+            Some(PathBuf::from("k.json"))
+        );
+    }
+
+    #[test]
+    fn bad_flags_are_usage_errors() {
+        for args in [
+            &["--access-ttl", "0"][..],
+            &["--bind", "nowhere"],
+            &["--max-failed-logins", "-1"],
+            &["--no-such-flag"],
+        ] {
+            let mut argv = vec!["server"];
+            argv.extend_from_slice(args);
+            let err = Config::try_parse_from(argv).err().unwrap();
+            assert_eq!(err.exit_code(), 2, "{args:?}");
+        }
+    }
+}

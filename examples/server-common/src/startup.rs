@@ -1,0 +1,181 @@
+//! Start-up: everything that can fail happens here, before the first request, and fails with a
+//! one-line message that names the flag, file or URL (never a password).
+
+use std::fmt;
+use std::net::{SocketAddr, TcpListener};
+use std::sync::Arc;
+
+use rand::Rng;
+use rand::distributions::Alphanumeric;
+use secrecy::SecretString;
+use tokenward::TokenIssuer;
+use tokenward::keys::{KeyAlgorithm, KeySet};
+use tokenward::store::{self, StoreError, User, UserStore};
+use tokenward::token::{Scopes, TokenCodec};
+
+use crate::api::{App, HealthCheck};
+use crate::config::Config;
+
+/// Tokens name this issuer and audience; every instance of a deployment must agree on them.
+pub const ISSUER: &str = "tokenward-example";
+/// The audience of access tokens.
+pub const AUDIENCE: &str = "tokenward-example-api";
+
+/// The demo user created in an empty store.
+pub const DEMO_USER: &str = "johndoe";
+
+/// A start-up failure: print it on one line and exit with status 2.
+#[derive(Debug)]
+pub struct StartupError(String);
+
+impl fmt::Display for StartupError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for StartupError {}
+
+fn fail(message: impl Into<String>) -> StartupError {
+    StartupError(message.into())
+}
+
+/// A server ready to accept connections.
+pub struct Started {
+    /// The shared application state and handlers.
+    pub app: Arc<App>,
+    /// The bound, non-blocking listener.
+    pub listener: TcpListener,
+    /// The address actually bound (useful with port 0).
+    pub address: SocketAddr,
+}
+
+/// Checks the configuration, opens the stores and keys, imports users and binds the listener.
+/// The users file is checked before anything is opened or written.
+pub async fn start(config: &Config) -> Result<Started, StartupError> {
+    let imported = match &config.users {
+        Some(path) => {
+            let bytes = std::fs::read(path)
+                .map_err(|e| fail(format!("--users {}: {e}", path.display())))?;
+            let users = store::parse_users_file(&bytes)
+                .map_err(|e| fail(format!("--users {}: {e}", path.display())))?;
+            Some(users)
+        }
+        None => None,
+    };
+
+    let listener = TcpListener::bind(config.bind)
+        .and_then(|l| l.set_nonblocking(true).map(|()| l))
+        .map_err(|e| fail(format!("--bind {}: {e}", config.bind)))?;
+    let address = listener
+        .local_addr()
+        .map_err(|e| fail(format!("--bind {}: {e}", config.bind)))?;
+
+    let stores = store::open(&config.database_url, config.redis_url.as_deref())
+        .await
+        .map_err(|e| match e {
+            StoreError::Unavailable(what) => fail(format!("cannot open store: {what}")),
+            other => fail(format!("cannot open store: {other}")),
+        })?;
+    // Opening a pool can succeed lazily; ask each store once so a wrong URL fails here.
+    stores
+        .users
+        .ping()
+        .await
+        .map_err(|e| fail(format!("--database-url: {e}")))?;
+    if config.redis_url.is_some() {
+        stores
+            .revocation
+            .ping()
+            .await
+            .map_err(|e| fail(format!("--redis-url: {e}")))?;
+    }
+
+    let keys = match config.key_file_path() {
+        Some(path) => KeySet::load_or_generate(&path, KeyAlgorithm::DEFAULT)
+            .map_err(|e| fail(format!("--key-file {}: {e}", path.display())))?,
+        None => KeySet::generate(KeyAlgorithm::DEFAULT).map_err(|e| fail(e.to_string()))?,
+    };
+    let codec = TokenCodec::builder(keys, ISSUER, AUDIENCE)
+        .access_ttl(time::Duration::seconds(to_i64(config.access_ttl)))
+        .build()
+        .map_err(|e| fail(format!("token settings: {e}")))?;
+    let policy = store::ThrottlePolicy {
+        max_failures: config.max_failed_logins,
+        window_secs: config.throttle_window,
+    };
+    let issuer = TokenIssuer::builder(codec, stores.users.clone(), stores.revocation.clone())
+        .throttle(stores.throttle.clone(), policy)
+        .refresh_ttl(time::Duration::seconds(to_i64(config.refresh_ttl)))
+        .build()
+        .map_err(|e| fail(format!("token settings: {e}")))?;
+
+    match imported {
+        Some(users) => {
+            let count = store::import_users(stores.users.as_ref(), users)
+                .await
+                .map_err(|e| fail(format!("--users: {e}")))?;
+            println!("imported {count} users");
+        }
+        None => create_demo_user(&issuer, stores.users.as_ref()).await?,
+    }
+
+    let mut health = vec![HealthCheck::Users("database", stores.users.clone())];
+    if config.redis_url.is_some() {
+        health.push(HealthCheck::Revocation("redis", stores.revocation.clone()));
+    }
+    println!("listening on http://{address}");
+    Ok(Started {
+        app: Arc::new(App::new(
+            issuer,
+            health,
+            std::time::Duration::from_secs(config.request_timeout),
+        )),
+        listener,
+        address,
+    })
+}
+
+fn to_i64(secs: u64) -> i64 {
+    i64::try_from(secs).unwrap_or(i64::MAX)
+}
+
+/// In an empty store, creates `johndoe` with a random password printed once.
+async fn create_demo_user(issuer: &TokenIssuer, users: &dyn UserStore) -> Result<(), StartupError> {
+    let existing = users
+        .list(None, 1)
+        .await
+        .map_err(|e| fail(format!("--database-url: {e}")))?;
+    if !existing.is_empty() {
+        return Ok(());
+    }
+    let password: String = rand::thread_rng()
+        .sample_iter(Alphanumeric)
+        .take(20)
+        .map(char::from)
+        .collect();
+    let password = SecretString::from(password);
+    let hash = issuer
+        .hasher()
+        .hash_async(&password)
+        .await
+        .map_err(|e| fail(format!("hashing the demo password: {e}")))?;
+    let scopes = Scopes::parse("items:read items:write").map_err(|e| fail(e.to_string()))?;
+    users
+        .upsert(User {
+            id: String::new(),
+            username: DEMO_USER.into(),
+            password_hash: hash,
+            scopes,
+            disabled: false,
+            full_name: Some("John Doe".into()),
+            email: Some("johndoe@example.com".into()),
+        })
+        .await
+        .map_err(|e| fail(format!("--database-url: {e}")))?;
+    println!(
+        "created user {DEMO_USER} with password {} (shown once; scopes items:read items:write)",
+        secrecy::ExposeSecret::expose_secret(&password)
+    );
+    Ok(())
+}
