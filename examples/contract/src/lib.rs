@@ -1,7 +1,7 @@
 //! Black-box tests of `../shared/HTTP_CONTRACT.md`. Each example server package runs them against
-//! its own binary:
+//! its own binary (as `examples/axum/tests/contract.rs` does):
 //!
-//! ```ignore
+//! ```text
 //! tokenward_contract::contract_suite!(env!("CARGO_BIN_EXE_tokenward-axum"));
 //! ```
 //!
