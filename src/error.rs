@@ -30,6 +30,11 @@ pub enum Rejection {
     /// The user is disabled.
     #[error("the user is disabled")]
     UserDisabled,
+    /// The token was issued in another epoch of the revocation store: the store has lost its
+    /// state since (flushed, restarted without persistence, replaced), so whether the token was
+    /// revoked or used is unknown.
+    #[error("token predates the revocation store's current state")]
+    StoreEpoch,
 }
 
 /// What an issuer operation failed with. Never contains a password, hash or token.
@@ -67,6 +72,9 @@ pub enum Error {
     /// A store did not answer; nothing was decided. Retry later.
     #[error("storage unavailable: {0}")]
     Unavailable(StoreError),
+    /// Too many password checks are already waiting; nothing was decided. Retry shortly.
+    #[error("too many logins in progress; retry shortly")]
+    Busy,
     /// The user to change does not exist.
     #[error("no such user")]
     UnknownUser,

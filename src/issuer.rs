@@ -3,7 +3,9 @@
 //! file; the stores only answer questions and the codec only signs and checks signatures.
 
 use std::fmt;
+use std::net::IpAddr;
 use std::sync::Arc;
+use std::time::Instant;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -16,13 +18,25 @@ use crate::keys::Jwks;
 use crate::password::{PasswordError, PasswordHasher};
 use crate::store::memory::MemoryThrottle;
 use crate::store::{
-    LoginThrottle, RevocationQuery, RevocationStatus, ThrottlePolicy, TokenRevocation, User,
-    UserLookup, UserStore,
+    Admission, Issuance, LoginThrottle, RevocationQuery, RevocationStatus, StoreError,
+    ThrottlePolicy, TokenRevocation, User, UserLookup, UserStore,
 };
-use crate::token::{AccessClaims, Scopes, TokenCodec, TokenError, TokenSubject, Verified};
+use crate::token::{
+    AccessClaims, MAX_LEEWAY, Scopes, TokenCodec, TokenError, TokenSubject, Verified,
+};
 
 /// Usernames longer than this cannot exist; such a login fails without a store lookup.
 pub const MAX_USERNAME_BYTES: usize = 256;
+/// The longest login session [`TokenIssuerBuilder::session_lifetime`] accepts.
+pub const MAX_SESSION_LIFETIME: Duration = Duration::days(366);
+/// The longest throttle window accepted (expired windows are pruned a day after they start).
+pub const MAX_THROTTLE_WINDOW_SECS: u64 = 86_400;
+
+/// The default per-client-address limit: attempts (successful ones included) per window.
+const DEFAULT_CLIENT_POLICY: ThrottlePolicy = ThrottlePolicy {
+    max_failures: 100,
+    window_secs: 60,
+};
 
 /// Which kind of token a revocation request says it carries (RFC 7009 §2.1). Only a hint: the
 /// other kind is tried too.
@@ -71,6 +85,7 @@ struct Inner {
     revocation: Arc<dyn TokenRevocation>,
     throttle: Arc<dyn LoginThrottle>,
     throttle_policy: ThrottlePolicy,
+    client_policy: ThrottlePolicy,
     refresh_ttl: Duration,
     session_lifetime: Duration,
     check_user_on_validate: bool,
@@ -84,6 +99,7 @@ impl fmt::Debug for TokenIssuer {
             .field("codec", &self.inner.codec)
             .field("hasher", &self.inner.hasher)
             .field("throttle_policy", &self.inner.throttle_policy)
+            .field("client_policy", &self.inner.client_policy)
             .field("refresh_ttl", &self.inner.refresh_ttl)
             .field("session_lifetime", &self.inner.session_lifetime)
             .field("check_user_on_validate", &self.inner.check_user_on_validate)
@@ -100,6 +116,7 @@ pub struct TokenIssuerBuilder {
     hasher: PasswordHasher,
     throttle: Arc<dyn LoginThrottle>,
     throttle_policy: ThrottlePolicy,
+    client_policy: ThrottlePolicy,
     refresh_ttl: Duration,
     session_lifetime: Duration,
     check_user_on_validate: bool,
@@ -120,11 +137,20 @@ impl TokenIssuerBuilder {
         self
     }
 
-    /// Where failed logins are counted (default: in this process's memory; several instances
-    /// need a shared store) and how many are allowed per window (default 5 per 60 s).
+    /// Where login attempts are counted (default: in this process's memory; several instances
+    /// need a shared store) and how many failed ones a username may have per window (default 5
+    /// per 60 s; window at most [`MAX_THROTTLE_WINDOW_SECS`]).
     pub fn throttle(mut self, throttle: Arc<dyn LoginThrottle>, policy: ThrottlePolicy) -> Self {
         self.throttle = throttle;
         self.throttle_policy = policy;
+        self
+    }
+
+    /// How many login attempts one client address may make per window, successful ones
+    /// included, whatever usernames it tries (default 100 per 60 s). Applies to
+    /// [`TokenIssuer::login_from`]; IPv6 addresses count per /64, the block one subscriber gets.
+    pub fn client_throttle(mut self, policy: ThrottlePolicy) -> Self {
+        self.client_policy = policy;
         self
     }
 
@@ -134,7 +160,8 @@ impl TokenIssuerBuilder {
         self
     }
 
-    /// Absolute lifetime of a login session, however often it is refreshed (default 30 days).
+    /// Absolute lifetime of a login session, however often it is refreshed (default 30 days, at
+    /// most [`MAX_SESSION_LIFETIME`]). Access tokens never outlive their session.
     pub fn session_lifetime(mut self, lifetime: Duration) -> Self {
         self.session_lifetime = lifetime;
         self
@@ -160,10 +187,20 @@ impl TokenIssuerBuilder {
                 "session lifetime must be at least the refresh token lifetime",
             ));
         }
-        if self.throttle_policy.max_failures == 0 || self.throttle_policy.window_secs == 0 {
+        if self.session_lifetime > MAX_SESSION_LIFETIME {
             return Err(TokenError::InvalidConfig(
-                "throttle must allow at least one failure in a window of at least one second",
+                "session lifetime must be at most 366 days",
             ));
+        }
+        for policy in [self.throttle_policy, self.client_policy] {
+            if policy.max_failures == 0
+                || policy.window_secs == 0
+                || policy.window_secs > MAX_THROTTLE_WINDOW_SECS
+            {
+                return Err(TokenError::InvalidConfig(
+                    "throttle must allow at least one attempt in a window of 1 s to 1 day",
+                ));
+            }
         }
         let (users, revocation) = (self.users, self.revocation);
         Ok(TokenIssuer {
@@ -172,6 +209,7 @@ impl TokenIssuerBuilder {
                 hasher: self.hasher,
                 throttle: self.throttle,
                 throttle_policy: self.throttle_policy,
+                client_policy: self.client_policy,
                 refresh_ttl: self.refresh_ttl,
                 session_lifetime: self.session_lifetime,
                 check_user_on_validate: self.check_user_on_validate,
@@ -194,15 +232,42 @@ fn new_session_id() -> String {
     URL_SAFE_NO_PAD.encode(bytes)
 }
 
-/// Inputs that can never be a password: treated as a wrong password, not a separate error.
-fn is_bad_input(err: &PasswordError) -> bool {
-    matches!(
-        err,
-        PasswordError::Empty
-            | PasswordError::TooLong { .. }
-            | PasswordError::ContainsNul
-            | PasswordError::NotUtf8
-    )
+/// A name no account can have: empty, too long, or with control characters (a NUL would
+/// reach the database). Refused before any store call, the same way for every such name.
+fn is_possible_username(username: &str) -> bool {
+    !username.is_empty()
+        && username.len() <= MAX_USERNAME_BYTES
+        && !username.chars().any(char::is_control)
+}
+
+/// The throttle key of a username.
+fn user_key(username: &str) -> String {
+    format!("user:{username}")
+}
+
+/// The throttle key of a client address: IPv6 per /64, since one subscriber gets a whole /64.
+fn client_key(client: IpAddr) -> String {
+    match client {
+        IpAddr::V4(v4) => format!("client:{v4}"),
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => format!("client:{v4}"),
+            None => {
+                let s = v6.segments();
+                format!("client:{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+            }
+        },
+    }
+}
+
+/// A hashing failure as an issuer error: a full queue is [`Error::Busy`].
+fn hashing_error(err: PasswordError) -> Error {
+    match err {
+        PasswordError::Busy => Error::Busy,
+        PasswordError::NoRuntime | PasswordError::WorkerFailed => {
+            Error::Password(PasswordError::WorkerFailed)
+        }
+        other => Error::Password(other),
+    }
 }
 
 impl TokenIssuer {
@@ -219,6 +284,7 @@ impl TokenIssuer {
             hasher: PasswordHasher::default(),
             throttle: Arc::new(MemoryThrottle::new()),
             throttle_policy: ThrottlePolicy::default(),
+            client_policy: DEFAULT_CLIENT_POLICY,
             refresh_ttl: Duration::days(14),
             session_lifetime: Duration::days(30),
             check_user_on_validate: true,
@@ -249,75 +315,153 @@ impl TokenIssuer {
         self.inner.codec.clock().now().unix_timestamp()
     }
 
-    /// Resource-owner password login (RFC 6749 §4.3).
-    ///
-    /// Order matters: the throttle is asked first (a locked username costs no hashing), then the
-    /// password is verified for known and unknown users alike (a dummy hash for unknown ones), and
-    /// only then are disabled users and scopes looked at, so nothing about an account leaks to
-    /// someone who does not know its password. `requested` of `None` or empty grants all of the
-    /// user's scopes.
+    /// Resource-owner password login (RFC 6749 §4.3), without a client address: only the
+    /// per-username throttle applies. Servers should call [`Self::login_from`].
     pub async fn login(
         &self,
         username: &str,
         password: &SecretString,
         requested: Option<&Scopes>,
     ) -> Result<TokenPair, Error> {
+        self.login_with(None, username, password, requested).await
+    }
+
+    /// Resource-owner password login (RFC 6749 §4.3) from `client` (the peer address).
+    ///
+    /// Order matters. Input no account can have (an empty, overlong or control-character
+    /// username; an empty, overlong or NUL-containing password) is refused first, the same way
+    /// for everyone. Then the attempt is counted, atomically, against the client address and the
+    /// username before any password is checked, so concurrent guesses cannot outrun the
+    /// throttle. The password is verified for known and unknown users alike (a dummy hash for
+    /// unknown ones), disabled users and scopes are looked at only after, and every failed login
+    /// is padded to the slowest recent verification, so neither the answer nor its timing tells
+    /// whether the account exists or what kind of hash it has. `requested` of `None` or empty
+    /// grants all of the user's scopes.
+    pub async fn login_from(
+        &self,
+        client: IpAddr,
+        username: &str,
+        password: &SecretString,
+        requested: Option<&Scopes>,
+    ) -> Result<TokenPair, Error> {
+        self.login_with(Some(client), username, password, requested)
+            .await
+    }
+
+    async fn login_with(
+        &self,
+        client: Option<IpAddr>,
+        username: &str,
+        password: &SecretString,
+        requested: Option<&Scopes>,
+    ) -> Result<TokenPair, Error> {
         let inner = &self.inner;
-        if username.is_empty() || username.len() > MAX_USERNAME_BYTES {
-            let _ = inner.hasher.verify_dummy_async(password).await;
+        if !is_possible_username(username) || PasswordHasher::check_input(password).is_err() {
             return Err(Error::InvalidCredentials);
         }
         let now = self.now();
-        let policy = inner.throttle_policy;
-        if let Some(retry_after_secs) = inner.throttle.locked_for(username, now, policy).await? {
-            return Err(Error::Throttled { retry_after_secs });
+        if let Some(client) = client {
+            self.admit(&client_key(client), now, inner.client_policy)
+                .await?;
         }
-        let user = inner.users.find_by_username(username).await?;
-        let password_ok = match &user {
-            Some(user) => match inner
-                .hasher
-                .verify_async(password, &user.password_hash)
-                .await
-            {
-                Ok(ok) => ok,
-                Err(err) if is_bad_input(&err) => false,
-                Err(PasswordError::NoRuntime | PasswordError::WorkerFailed) => {
-                    return Err(Error::Password(PasswordError::WorkerFailed));
-                }
-                Err(err) => {
-                    tracing::warn!(user_id = %user.id, error = %err, "stored password hash is unusable");
-                    false
-                }
-            },
-            None => {
-                inner
-                    .hasher
-                    .verify_dummy_async(password)
-                    .await
-                    .map_err(Error::Password)?;
-                false
-            }
-        };
-        let user = match user {
-            Some(user) if password_ok && !user.disabled => user,
-            _ => {
-                inner.throttle.record_failure(username, now, policy).await?;
+        let user_key = user_key(username);
+        self.admit(&user_key, now, inner.throttle_policy).await?;
+        let started = Instant::now();
+        let (user, issuance) = match self.check_password(username, password).await {
+            Ok(found) => found,
+            Err(Error::InvalidCredentials) => {
+                let floor = inner.hasher.failed_login_floor();
+                tokio::time::sleep_until(tokio::time::Instant::from_std(started + floor)).await;
                 return Err(Error::InvalidCredentials);
             }
+            Err(other) => return Err(other),
         };
-        inner.throttle.clear(username).await?;
+        inner.throttle.clear(&user_key).await?;
         let granted = grant(&user.scopes, requested)?;
         self.upgrade_hash(&user, password).await;
 
-        let generation = inner.revocation.user_generation(&user.id).await?;
         let session_id = new_session_id();
+        let session_exp = (inner.codec.clock().now() + inner.session_lifetime).unix_timestamp();
         let subject = TokenSubject {
             user_id: &user.id,
             session_id: &session_id,
-            generation,
+            generation: issuance.generation,
+            epoch: issuance.epoch,
+            session_exp: Some(session_exp),
         };
-        let session_exp = (inner.codec.clock().now() + inner.session_lifetime).unix_timestamp();
         self.issue_pair(subject, &granted, &granted, session_exp)
+    }
+
+    /// Counts an attempt for `key`; a locked key is [`Error::Throttled`].
+    async fn admit(&self, key: &str, now: i64, policy: ThrottlePolicy) -> Result<(), Error> {
+        match self.inner.throttle.attempt(key, now, policy).await? {
+            Admission::Admitted => Ok(()),
+            Admission::Locked { retry_after_secs } => Err(Error::Throttled { retry_after_secs }),
+        }
+    }
+
+    /// The user whose password this is, with the generation and epoch their tokens get, or
+    /// [`Error::InvalidCredentials`] (unknown, wrong password, disabled, unusable record).
+    async fn check_password(
+        &self,
+        username: &str,
+        password: &SecretString,
+    ) -> Result<(User, Issuance), Error> {
+        let inner = &self.inner;
+        let Some(found) = self.usable_user(inner.users.find_by_username(username).await)? else {
+            inner
+                .hasher
+                .verify_dummy_async(password)
+                .await
+                .map_err(hashing_error)?;
+            return Err(Error::InvalidCredentials);
+        };
+        // The generation is read before the hash it is checked against (read again by id):
+        // a password change writes the hash and then raises the generation, so a change that
+        // lands after this read of the hash also lands after the generation read, and cuts off
+        // what this login issues. Reading them the other way round would let a login verified
+        // against the old password outlive the change.
+        let issuance = inner.revocation.issuance(&found.id).await?;
+        let Some(user) = self.usable_user(inner.users.find_by_id(&found.id).await)? else {
+            inner
+                .hasher
+                .verify_dummy_async(password)
+                .await
+                .map_err(hashing_error)?;
+            return Err(Error::InvalidCredentials);
+        };
+        let password_ok = match inner
+            .hasher
+            .verify_async(password, &user.password_hash)
+            .await
+        {
+            Ok(ok) => ok,
+            Err(
+                err @ (PasswordError::Busy | PasswordError::NoRuntime | PasswordError::WorkerFailed),
+            ) => return Err(hashing_error(err)),
+            Err(err) => {
+                tracing::warn!(user_id = %user.id, error = %err, "stored password hash is unusable");
+                false
+            }
+        };
+        if password_ok && !user.disabled {
+            Ok((user, issuance))
+        } else {
+            Err(Error::InvalidCredentials)
+        }
+    }
+
+    /// A user lookup's result, with a corrupt record answered like a missing one (and logged):
+    /// a login must not tell an account with a broken row from no account.
+    fn usable_user(&self, found: Result<Option<User>, StoreError>) -> Result<Option<User>, Error> {
+        match found {
+            Ok(user) => Ok(user),
+            Err(StoreError::Corrupt(what)) => {
+                tracing::warn!(record = %what, "user record is corrupt; login refused");
+                Ok(None)
+            }
+            Err(err) => Err(err.into()),
+        }
     }
 
     /// Replaces an outdated hash after a successful login. Best effort: the login has succeeded
@@ -327,16 +471,23 @@ impl TokenIssuer {
         if !inner.hasher.needs_rehash(&user.password_hash) {
             return;
         }
+        // Compare-and-set: a password changed since this login read the hash stays changed.
         let result = match inner.hasher.hash_async(password).await {
             Ok(hash) => inner
                 .users
-                .update_password_hash(&user.id, &hash)
+                .upgrade_password_hash(&user.id, &user.password_hash, &hash)
                 .await
                 .map_err(|e| e.to_string()),
             Err(e) => Err(e.to_string()),
         };
-        if let Err(error) = result {
-            tracing::warn!(user_id = %user.id, %error, "could not upgrade an outdated password hash");
+        match result {
+            Ok(true) => {}
+            Ok(false) => {
+                tracing::info!(user_id = %user.id, "password changed during login; hash not upgraded");
+            }
+            Err(error) => {
+                tracing::warn!(user_id = %user.id, %error, "could not upgrade an outdated password hash");
+            }
         }
     }
 
@@ -373,7 +524,7 @@ impl TokenIssuer {
         }
         let claims = self.access_claims(token)?;
         let query = access_query(&claims);
-        self.revocation_verdict(query, claims.generation)
+        self.revocation_verdict(query, claims.generation, claims.epoch)
             .await?
             .map_err(Error::InvalidToken)?;
         Ok(claims)
@@ -381,17 +532,19 @@ impl TokenIssuer {
 
     /// [`Self::validate`] with the user check always on, returning the user as stored too, so a
     /// handler that needs the user (`/users/me`) does not look it up again. When the user store
-    /// and the revocation store are one SQL store, this is a single statement.
+    /// and the revocation store are one SQL store, this is a single statement. The claims'
+    /// scopes are narrowed to the ones the user still has: a scope taken away from a user stops
+    /// working at once, not when the token expires.
     pub async fn validate_user(
         &self,
         token: &str,
     ) -> Result<(Verified<AccessClaims>, User), Error> {
         let inner = &self.inner;
-        let claims = self.access_claims(token)?;
+        let mut claims = self.access_claims(token)?;
         let query = access_query(&claims);
         let user = if inner.users_in_revocation_store {
             let (status, lookup) = inner.revocation.check_with_user(query).await?;
-            verdict(&status, claims.generation).map_err(Error::InvalidToken)?;
+            verdict(&status, claims.generation, claims.epoch).map_err(Error::InvalidToken)?;
             match lookup {
                 UserLookup::Found(user) => Some(user),
                 UserLookup::Missing => None,
@@ -400,13 +553,17 @@ impl TokenIssuer {
         } else {
             // Independent questions, asked at once: the latency is one round trip, not two.
             let (verdict, user) = tokio::join!(
-                self.revocation_verdict(query, claims.generation),
+                self.revocation_verdict(query, claims.generation, claims.epoch),
                 inner.users.find_by_id(&claims.sub)
             );
             verdict?.map_err(Error::InvalidToken)?;
             user?
         };
         let user = user_verdict(user).map_err(Error::InvalidToken)?;
+        if !claims.scope.is_subset(&user.scopes) {
+            let kept = claims.scope.intersection(&user.scopes);
+            claims.claims_mut().scope = kept;
+        }
         Ok((claims, user))
     }
 
@@ -437,25 +594,29 @@ impl TokenIssuer {
             session_id: &claims.sid,
             user_id: &claims.sub,
         };
-        self.revocation_verdict(query, claims.generation)
+        self.revocation_verdict(query, claims.generation, claims.epoch)
             .await?
             .map_err(Error::InvalidGrant)?;
-        // Checked before consuming, so a bad scope parameter does not burn the token.
+        // Everything that can refuse the request is checked before the token is consumed, so a
+        // bad scope parameter or a store outage followed by a client retry does not burn it.
         let granted = grant(&claims.scope, requested)?;
+        let user = inner.users.find_by_id(&claims.sub).await?;
+        let user = user_verdict(user.as_ref()).map_err(Error::InvalidGrant)?;
+        // Kept past the token's expiry by the most leeway any validator may allow, so a used
+        // token cannot come back while some instance still accepts it.
+        let keep_until = claims.exp.saturating_add(MAX_LEEWAY.whole_seconds());
         if !inner
             .revocation
-            .consume_refresh(&claims.jti, claims.exp)
+            .consume_refresh(&claims.jti, keep_until)
             .await?
         {
             inner
                 .revocation
-                .revoke_session(&claims.sid, claims.session_exp)
+                .revoke_session(&claims.sid, session_keep_until(claims.session_exp))
                 .await?;
             tracing::warn!(user_id = %claims.sub, session_id = %claims.sid, "refresh token reused; session revoked");
             return Err(Error::InvalidGrant(Rejection::RefreshReused));
         }
-        let user = inner.users.find_by_id(&claims.sub).await?;
-        let user = user_verdict(user.as_ref()).map_err(Error::InvalidGrant)?;
         // Scopes the user has lost since login are not granted again.
         let granted = granted.intersection(&user.scopes);
         let refresh_scope = claims.scope.intersection(&user.scopes);
@@ -463,6 +624,8 @@ impl TokenIssuer {
             user_id: &claims.sub,
             session_id: &claims.sid,
             generation: claims.generation,
+            epoch: claims.epoch,
+            session_exp: Some(claims.session_exp),
         };
         self.issue_pair(subject, &granted, &refresh_scope, claims.session_exp)
     }
@@ -482,10 +645,8 @@ impl TokenIssuer {
             match kind {
                 TokenTypeHint::AccessToken => {
                     if let Ok(claims) = inner.codec.validate_access(token) {
-                        inner
-                            .revocation
-                            .revoke_token(&claims.jti, claims.exp)
-                            .await?;
+                        let keep_until = claims.exp.saturating_add(MAX_LEEWAY.whole_seconds());
+                        inner.revocation.revoke_token(&claims.jti, keep_until).await?;
                         return Ok(());
                     }
                 }
@@ -493,7 +654,7 @@ impl TokenIssuer {
                     if let Ok(claims) = inner.codec.validate_refresh(token) {
                         inner
                             .revocation
-                            .revoke_session(&claims.sid, claims.session_exp)
+                            .revoke_session(&claims.sid, session_keep_until(claims.session_exp))
                             .await?;
                         return Ok(());
                     }
@@ -523,31 +684,22 @@ impl TokenIssuer {
             .find_by_id(user_id)
             .await?
             .ok_or(Error::UnknownUser)?;
-        let now = self.now();
-        let policy = inner.throttle_policy;
-        if let Some(retry_after_secs) = inner
-            .throttle
-            .locked_for(&user.username, now, policy)
-            .await?
-        {
-            return Err(Error::Throttled { retry_after_secs });
-        }
-        let current_ok = match inner
-            .hasher
-            .verify_async(current, &user.password_hash)
-            .await
-        {
-            Ok(ok) => ok,
-            Err(err) if is_bad_input(&err) => false,
-            Err(err) => return Err(Error::Password(err)),
-        };
+        // Counted before the check, like a login, so concurrent guesses cannot outrun it.
+        let key = user_key(&user.username);
+        self.admit(&key, self.now(), inner.throttle_policy).await?;
+        let current_ok = PasswordHasher::check_input(current).is_ok()
+            && match inner
+                .hasher
+                .verify_async(current, &user.password_hash)
+                .await
+            {
+                Ok(ok) => ok,
+                Err(err) => return Err(hashing_error(err)),
+            };
         if !current_ok {
-            inner
-                .throttle
-                .record_failure(&user.username, now, policy)
-                .await?;
             return Err(Error::InvalidCredentials);
         }
+        inner.throttle.clear(&key).await?;
         self.replace_password(&user, new).await
     }
 
@@ -582,12 +734,15 @@ impl TokenIssuer {
                         min: inner.hasher.policy().min_chars(),
                     })
                 }
-                other => Error::Password(other),
+                other => hashing_error(other),
             })?;
-        // Cut off first: if the store fails between the two steps, the worst case is tokens
-        // revoked with the old password still in place, never the reverse.
+        // Cut off, write, cut off again. The first raise makes a store failure between the
+        // steps leave tokens revoked with the old password in place, never the reverse; the
+        // second cuts off a login that read the old hash before the write (logins read the
+        // generation before the hash, see `check_password`).
         inner.revocation.bump_user_generation(&user.id).await?;
         inner.users.update_password_hash(&user.id, &hash).await?;
+        inner.revocation.bump_user_generation(&user.id).await?;
         Ok(())
     }
 }
@@ -614,9 +769,10 @@ impl TokenIssuer {
         &self,
         query: RevocationQuery<'_>,
         generation: u64,
+        epoch: u64,
     ) -> Result<Result<(), Rejection>, Error> {
         let status = self.inner.revocation.check(query).await?;
-        Ok(verdict(&status, generation))
+        Ok(verdict(&status, generation, epoch))
     }
 }
 
@@ -629,8 +785,17 @@ fn access_query(claims: &AccessClaims) -> RevocationQuery<'_> {
     }
 }
 
-fn verdict(status: &RevocationStatus, generation: u64) -> Result<(), Rejection> {
-    if status.session_revoked {
+/// How long a revoked session is remembered: past its end by the most leeway any validator
+/// may allow (access tokens never outlive the session itself).
+fn session_keep_until(session_exp: i64) -> i64 {
+    session_exp.saturating_add(MAX_LEEWAY.whole_seconds())
+}
+
+fn verdict(status: &RevocationStatus, generation: u64, epoch: u64) -> Result<(), Rejection> {
+    // A store without this token's epoch has lost (or never had) what would revoke it.
+    if epoch == 0 || status.epoch != Some(epoch) {
+        Err(Rejection::StoreEpoch)
+    } else if status.session_revoked {
         Err(Rejection::SessionRevoked)
     } else if status.token_revoked {
         Err(Rejection::Revoked)

@@ -10,10 +10,10 @@ use tokenward::keys::{KeyAlgorithm, KeySet};
 use tokenward::password::{Argon2Params, PasswordHash, PasswordHasher};
 use tokenward::store::memory::{MemoryRevocation, MemoryThrottle, MemoryUserStore};
 use tokenward::store::{
-    LoginThrottle, RevocationQuery, RevocationStatus, StoreError, ThrottlePolicy, TokenRevocation,
-    User, UserStore,
+    Admission, Issuance, LoginThrottle, RevocationQuery, RevocationStatus, StoreError,
+    ThrottlePolicy, TokenRevocation, User, UserStore,
 };
-use tokenward::token::{Scopes, TokenCodec, TokenError};
+use tokenward::token::{Scopes, TokenCodec, TokenError, TokenSubject};
 use tokenward::{Error, Rejection, TokenIssuer, TokenTypeHint};
 
 fn secret(s: &str) -> SecretString {
@@ -27,6 +27,7 @@ fn scopes(s: &str) -> Scopes {
 struct Env {
     issuer: TokenIssuer,
     users: Arc<MemoryUserStore>,
+    revocation: Arc<MemoryRevocation>,
     clock: Arc<ManualClock>,
     alice: String,
 }
@@ -70,7 +71,8 @@ async fn env() -> Env {
             alice = Some(user.id);
         }
     }
-    let issuer = TokenIssuer::builder(codec, users.clone(), Arc::new(MemoryRevocation::new()))
+    let revocation = Arc::new(MemoryRevocation::new());
+    let issuer = TokenIssuer::builder(codec, users.clone(), revocation.clone())
         .password_hasher(hasher)
         .throttle(
             Arc::new(MemoryThrottle::new()),
@@ -85,6 +87,7 @@ async fn env() -> Env {
     Env {
         issuer,
         users,
+        revocation,
         clock,
         alice: alice.unwrap(),
     }
@@ -539,7 +542,17 @@ async fn disabled_and_deleted_users_lose_their_tokens() {
     let ghost = e
         .issuer
         .codec()
-        .issue_access("ghost-id", &Scopes::empty(), "s")
+        .issue_access_for(
+            TokenSubject {
+                user_id: "ghost-id",
+                session_id: "s",
+                generation: 0,
+                epoch: pair.access_claims.epoch,
+                session_exp: None,
+            },
+            &Scopes::empty(),
+            &(),
+        )
         .unwrap();
     assert_eq!(
         rejection(validate(&e, &ghost.token).await),
@@ -624,6 +637,14 @@ impl UserStore for Down {
     async fn update_password_hash(&self, _: &str, _: &PasswordHash) -> Result<(), StoreError> {
         down()
     }
+    async fn upgrade_password_hash(
+        &self,
+        _: &str,
+        _: &PasswordHash,
+        _: &PasswordHash,
+    ) -> Result<bool, StoreError> {
+        down()
+    }
     async fn set_disabled(&self, _: &str, _: bool) -> Result<(), StoreError> {
         down()
     }
@@ -646,7 +667,7 @@ impl TokenRevocation for Down {
     async fn bump_user_generation(&self, _: &str) -> Result<u64, StoreError> {
         down()
     }
-    async fn user_generation(&self, _: &str) -> Result<u64, StoreError> {
+    async fn issuance(&self, _: &str) -> Result<Issuance, StoreError> {
         down()
     }
     async fn consume_refresh(&self, _: &str, _: i64) -> Result<bool, StoreError> {
@@ -670,7 +691,7 @@ impl LoginThrottle for Down {
     ) -> Result<Option<u64>, StoreError> {
         down()
     }
-    async fn record_failure(&self, _: &str, _: i64, _: ThrottlePolicy) -> Result<(), StoreError> {
+    async fn attempt(&self, _: &str, _: i64, _: ThrottlePolicy) -> Result<Admission, StoreError> {
         down()
     }
     async fn clear(&self, _: &str) -> Result<(), StoreError> {
@@ -697,7 +718,7 @@ async fn every_operation_fails_closed_when_stores_are_down() {
         (
             "users down",
             Arc::new(Down),
-            Arc::new(MemoryRevocation::new()),
+            healthy.revocation.clone(),
             Arc::new(MemoryThrottle::new()),
         ),
         (
@@ -709,7 +730,7 @@ async fn every_operation_fails_closed_when_stores_are_down() {
         (
             "throttle down",
             healthy.users.clone(),
-            Arc::new(MemoryRevocation::new()),
+            healthy.revocation.clone(),
             Arc::new(Down),
         ),
         ("all down", Arc::new(Down), Arc::new(Down), Arc::new(Down)),

@@ -3,11 +3,16 @@
 
 use std::sync::Arc;
 
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
+use tokenward::clock::{Clock, ManualClock};
+use tokenward::keys::{KeyAlgorithm, KeySet};
 use tokenward::password::{Argon2Params, HashFormat, PasswordHash, PasswordHasher};
+use tokenward::store::memory::MemoryUserStore;
+use tokenward::token::{MAX_LEEWAY, TokenCodec};
+use tokenward::{Error, Rejection, TokenIssuer, TokenPair};
 use tokenward::store::{
-    LoginThrottle, RevocationQuery, StoreError, ThrottlePolicy, TokenRevocation, User, UserLookup,
-    UserStore,
+    Admission, LoginThrottle, RevocationQuery, StoreError, ThrottlePolicy, TokenRevocation, User,
+    UserLookup, UserStore,
 };
 use tokenward::token::Scopes;
 
@@ -209,11 +214,16 @@ pub async fn revocation_by_jti_sid_and_generation(rev: Arc<dyn TokenRevocation>)
     rev.revoke_session(&sid, far).await.unwrap();
     assert!(rev.check(query).await.unwrap().session_revoked);
 
-    assert_eq!(rev.user_generation(&user).await.unwrap(), 0);
+    assert_eq!(rev.issuance(&user).await.unwrap().generation, 0);
     assert_eq!(rev.bump_user_generation(&user).await.unwrap(), 1);
     assert_eq!(rev.bump_user_generation(&user).await.unwrap(), 2);
-    assert_eq!(rev.user_generation(&user).await.unwrap(), 2);
-    assert_eq!(rev.check(query).await.unwrap().user_generation, 2);
+    let issuance = rev.issuance(&user).await.unwrap();
+    assert_eq!(issuance.generation, 2);
+    let status = rev.check(query).await.unwrap();
+    assert_eq!(status.user_generation, 2);
+    // The epoch tokens get is the one every check reports.
+    assert_ne!(issuance.epoch, 0);
+    assert_eq!(status.epoch, Some(issuance.epoch));
 
     // Other ids are untouched.
     let (other_jti, other_sid, other_user) = (unique("jti"), unique("sid"), unique("user"));
@@ -268,40 +278,38 @@ pub async fn throttle_windows(throttle: Arc<dyn LoginThrottle>) {
     assert_eq!(throttle.locked_for(&key, t0, policy).await.unwrap(), None);
     for i in 0..3 {
         assert_eq!(
-            throttle.locked_for(&key, t0 + i, policy).await.unwrap(),
-            None
+            throttle.attempt(&key, t0 + i, policy).await.unwrap(),
+            Admission::Admitted
         );
-        throttle.record_failure(&key, t0 + i, policy).await.unwrap();
     }
     assert_eq!(
         throttle.locked_for(&key, t0 + 10, policy).await.unwrap(),
         Some(50)
     );
+    // Refused attempts do not extend the window.
+    for _ in 0..3 {
+        assert_eq!(
+            throttle.attempt(&key, t0 + 10, policy).await.unwrap(),
+            Admission::Locked {
+                retry_after_secs: 50
+            }
+        );
+    }
     assert_eq!(
         throttle.locked_for(&other, t0 + 10, policy).await.unwrap(),
         None
     );
-    // The window ends: unlocked, and the next failure starts a new window.
+    // The window ends: unlocked, and the next attempt starts a new window.
     assert_eq!(
         throttle.locked_for(&key, t0 + 60, policy).await.unwrap(),
         None
     );
-    throttle
-        .record_failure(&key, t0 + 61, policy)
-        .await
-        .unwrap();
-    assert_eq!(
-        throttle.locked_for(&key, t0 + 62, policy).await.unwrap(),
-        None
-    );
-    throttle
-        .record_failure(&key, t0 + 62, policy)
-        .await
-        .unwrap();
-    throttle
-        .record_failure(&key, t0 + 63, policy)
-        .await
-        .unwrap();
+    for t in [61, 62, 63] {
+        assert_eq!(
+            throttle.attempt(&key, t0 + t, policy).await.unwrap(),
+            Admission::Admitted
+        );
+    }
     assert_eq!(
         throttle.locked_for(&key, t0 + 64, policy).await.unwrap(),
         Some(57)
@@ -310,6 +318,223 @@ pub async fn throttle_windows(throttle: Arc<dyn LoginThrottle>) {
     assert_eq!(
         throttle.locked_for(&key, t0 + 64, policy).await.unwrap(),
         None
+    );
+    assert_eq!(
+        throttle.attempt(&key, t0 + 64, policy).await.unwrap(),
+        Admission::Admitted
+    );
+}
+
+/// Issue #12.1: 50 attempts at once for one key, limit 5: exactly 5 admitted, whatever the
+/// interleaving (a read-then-write throttle admits all 50).
+pub async fn concurrent_attempts_admit_exactly_the_limit(throttle: Arc<dyn LoginThrottle>) {
+    let policy = ThrottlePolicy {
+        max_failures: 5,
+        window_secs: 60,
+    };
+    let key = unique("storm");
+    let now = 1_800_000_000;
+    let mut tasks = Vec::new();
+    for _ in 0..50 {
+        let (throttle, key) = (throttle.clone(), key.clone());
+        tasks.push(tokio::spawn(
+            async move { throttle.attempt(&key, now, policy).await },
+        ));
+    }
+    let mut admitted = 0;
+    for task in tasks {
+        match task.await.unwrap().unwrap() {
+            Admission::Admitted => admitted += 1,
+            Admission::Locked { retry_after_secs } => assert_eq!(retry_after_secs, 60),
+        }
+    }
+    assert_eq!(admitted, 5);
+}
+
+/// Issue #12.5: an entry is kept until the time it was given, not dropped at some earlier
+/// point; `prune` is the backend's own clean-up as of a unix time.
+pub async fn entries_live_until_their_expiry<F, Fut>(rev: Arc<dyn TokenRevocation>, prune: F)
+where
+    F: Fn(i64) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let (jti, sid, used) = (unique("jti"), unique("sid"), unique("used"));
+    rev.revoke_token(&jti, now + 30).await.unwrap();
+    rev.revoke_session(&sid, now + 30).await.unwrap();
+    assert!(rev.consume_refresh(&used, now + 30).await.unwrap());
+    prune(now + 29).await;
+    let query = RevocationQuery {
+        jti: &jti,
+        session_id: &sid,
+        user_id: "u",
+    };
+    let status = rev.check(query).await.unwrap();
+    assert!(status.token_revoked && status.session_revoked);
+    assert!(!rev.consume_refresh(&used, now + 30).await.unwrap());
+}
+
+/// An issuer over `rev`, with users in memory (alice, password "alice password"), HS256 keys,
+/// the maximum leeway, and 15-minute access, refresh and session lifetimes.
+struct IssuerEnv {
+    issuer: TokenIssuer,
+    users: Arc<MemoryUserStore>,
+    keys: KeySet,
+    clock: Arc<ManualClock>,
+    alice: String,
+}
+
+async fn issuer_env(rev: Arc<dyn TokenRevocation>) -> IssuerEnv {
+    let clock = Arc::new(ManualClock::starting_now());
+    let keys = KeySet::generate(KeyAlgorithm::HS256).unwrap();
+    let users = Arc::new(MemoryUserStore::new());
+    let alice = users.upsert(user("alice")).await.unwrap().id;
+    let issuer = issuer_with(&keys, &clock, users.clone(), rev);
+    IssuerEnv {
+        issuer,
+        users,
+        keys,
+        clock,
+        alice,
+    }
+}
+
+fn issuer_with(
+    keys: &KeySet,
+    clock: &Arc<ManualClock>,
+    users: Arc<MemoryUserStore>,
+    rev: Arc<dyn TokenRevocation>,
+) -> TokenIssuer {
+    let codec = TokenCodec::builder(keys.clone(), "iss", "aud")
+        .clock(clock.clone())
+        .leeway(MAX_LEEWAY)
+        .access_ttl(time::Duration::minutes(15))
+        .build()
+        .unwrap();
+    TokenIssuer::builder(codec, users, rev)
+        .password_hasher(
+            PasswordHasher::builder()
+                .params(Argon2Params::new(Argon2Params::MIN_MEMORY_KIB, 1, 1).unwrap())
+                .build()
+                .unwrap(),
+        )
+        .refresh_ttl(time::Duration::minutes(15))
+        .session_lifetime(time::Duration::minutes(15))
+        .build()
+        .unwrap()
+}
+
+async fn alice_login(issuer: &TokenIssuer) -> TokenPair {
+    issuer
+        .login("alice", &SecretString::from("first password"), None)
+        .await
+        .unwrap()
+}
+
+fn refused(result: Result<(), Error>) -> Rejection {
+    match result {
+        Err(Error::InvalidToken(r) | Error::InvalidGrant(r)) => r,
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+}
+
+async fn validate(issuer: &TokenIssuer, pair: &TokenPair) -> Result<(), Error> {
+    issuer
+        .validate(pair.access_token.expose_secret())
+        .await
+        .map(drop)
+}
+
+async fn refresh(issuer: &TokenIssuer, pair: &TokenPair) -> Result<TokenPair, Error> {
+    issuer
+        .refresh(pair.refresh_token.expose_secret(), None)
+        .await
+}
+
+/// Issue #12.3: the revocation store loses its state (`lose` flushes or replaces it and returns
+/// the store to use from then on). No token issued before works afterwards: not the revoked
+/// one, not the used refresh token, not the cut-off one, and not the ones that were still
+/// valid, since whether they were revoked is no longer known. Logins afterwards work at once.
+pub async fn lost_state_refuses_every_earlier_token<F, Fut>(before: Arc<dyn TokenRevocation>, lose: F)
+where
+    F: FnOnce() -> Fut,
+    Fut: std::future::Future<Output = Arc<dyn TokenRevocation>>,
+{
+    let env = issuer_env(before).await;
+    let issuer = &env.issuer;
+    let revoked = alice_login(issuer).await;
+    issuer
+        .revoke(revoked.access_token.expose_secret(), None)
+        .await
+        .unwrap();
+    let used = alice_login(issuer).await;
+    let rotated = refresh(issuer, &used).await.unwrap();
+    let live = alice_login(issuer).await;
+    validate(issuer, &live).await.unwrap();
+    issuer.logout_all(&env.alice).await.unwrap();
+    let after_cutoff = alice_login(issuer).await;
+    validate(issuer, &after_cutoff).await.unwrap();
+
+    let after = lose().await;
+    let issuer = issuer_with(&env.keys, &env.clock, env.users.clone(), after);
+    for (what, pair) in [
+        ("revoked", &revoked),
+        ("rotated", &rotated),
+        ("live", &live),
+        ("after cutoff", &after_cutoff),
+    ] {
+        assert_eq!(
+            refused(validate(&issuer, pair).await),
+            Rejection::StoreEpoch,
+            "{what} access token"
+        );
+    }
+    for (what, pair) in [("used", &used), ("rotated", &rotated), ("live", &live)] {
+        assert_eq!(
+            refused(refresh(&issuer, pair).await.map(drop)),
+            Rejection::StoreEpoch,
+            "{what} refresh token"
+        );
+    }
+    let fresh = alice_login(&issuer).await;
+    validate(&issuer, &fresh).await.unwrap();
+    let next = refresh(&issuer, &fresh).await.unwrap();
+    validate(&issuer, &next).await.unwrap();
+}
+
+/// Issue #12.5: tokens are accepted until `exp + leeway`, so revocations and used-refresh
+/// markers are kept at least that long; and an access token never outlives its session.
+/// `prune` is the backend's own clean-up as of a unix time.
+pub async fn revocations_outlive_the_leeway<F, Fut>(rev: Arc<dyn TokenRevocation>, prune: F)
+where
+    F: Fn(i64) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    let env = issuer_env(rev).await;
+    let issuer = &env.issuer;
+    let pair = alice_login(issuer).await;
+    let session_end = pair.access_claims.exp;
+    issuer
+        .revoke(pair.access_token.expose_secret(), None)
+        .await
+        .unwrap();
+    env.clock.advance(time::Duration::minutes(5));
+    let next = refresh(issuer, &pair).await.unwrap();
+    assert_eq!(
+        next.access_claims.exp, session_end,
+        "an access token issued 5 minutes into a 15-minute session ends with the session"
+    );
+    // Past expiry, within the leeway every validator still grants.
+    env.clock.set(
+        time::OffsetDateTime::from_unix_timestamp(session_end + MAX_LEEWAY.whole_seconds() / 2)
+            .unwrap(),
+    );
+    prune(env.clock.now().unix_timestamp()).await;
+    assert_eq!(refused(validate(issuer, &pair).await), Rejection::Revoked);
+    assert_eq!(
+        refused(refresh(issuer, &pair).await.map(drop)),
+        Rejection::RefreshReused,
+        "a used refresh token is still known as used"
     );
 }
 
@@ -369,13 +594,19 @@ macro_rules! conformance {
                     super::throttle_windows(s).await
                 }
             }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn concurrent_attempts_admit_exactly_the_limit() {
+                if let Some(s) = $throttle {
+                    super::concurrent_attempts_admit_exactly_the_limit(s).await
+                }
+            }
         }
     };
 }
 
 mod memory_backend {
     use super::*;
-    use tokenward::store::memory::{MemoryRevocation, MemoryThrottle, MemoryUserStore};
+    use tokenward::store::memory::{MemoryRevocation, MemoryThrottle};
 
     fn users() -> Option<Arc<dyn UserStore>> {
         Some(Arc::new(MemoryUserStore::new()))
@@ -388,6 +619,28 @@ mod memory_backend {
     }
 
     conformance!(memory, users: users(), revocation: rev(), throttle: throttle());
+
+    #[tokio::test]
+    async fn restart_refuses_every_earlier_token() {
+        let before: Arc<dyn TokenRevocation> = Arc::new(MemoryRevocation::new());
+        lost_state_refuses_every_earlier_token(before, || async {
+            Arc::new(MemoryRevocation::new()) as Arc<dyn TokenRevocation>
+        })
+        .await;
+    }
+
+    #[tokio::test]
+    async fn revocations_outlive_the_leeway() {
+        let store = Arc::new(MemoryRevocation::new());
+        let pruned = store.clone();
+        super::revocations_outlive_the_leeway(store, |now| {
+            let pruned = pruned.clone();
+            async move {
+                pruned.prune_expired(now).unwrap();
+            }
+        })
+        .await;
+    }
 
     #[tokio::test]
     async fn separate_stores_leave_the_user_question_to_the_user_store() {
@@ -427,6 +680,67 @@ mod sqlite_backend {
     }
 
     conformance!(sqlite, users: users().await, revocation: rev().await, throttle: throttle().await);
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn replaced_database_refuses_every_earlier_token() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("tokenward.db");
+        let url = format!("sqlite://{}", path.display());
+        let before = Arc::new(SqliteStore::open(&url).await.unwrap());
+        lost_state_refuses_every_earlier_token(before, || async {
+            // A restored backup, a new volume: the file is gone and a new one is created.
+            for suffix in ["", "-wal", "-shm"] {
+                let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+            }
+            Arc::new(SqliteStore::open(&url).await.unwrap()) as Arc<dyn TokenRevocation>
+        })
+        .await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn revocations_outlive_the_leeway() {
+        let store = Arc::new(store().await);
+        let pruned = store.clone();
+        super::revocations_outlive_the_leeway(store, |now| {
+            let pruned = pruned.clone();
+            async move {
+                pruned.prune_expired(now).await.unwrap();
+            }
+        })
+        .await;
+    }
+
+    /// Issue #12.7: a row whose hash cannot be parsed answers a login like an unknown user
+    /// (400), not with a 500 that tells the account exists.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_corrupt_hash_answers_like_an_unknown_user() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("tokenward.db").display());
+        let store = Arc::new(SqliteStore::open(&url).await.unwrap());
+        store.upsert(user("broken")).await.unwrap();
+        let raw = sqlx::SqlitePool::connect(&url).await.unwrap();
+        sqlx::query("UPDATE users SET password_hash = 'not a hash' WHERE username = 'broken'")
+            .execute(&raw)
+            .await
+            .unwrap();
+        let clock = Arc::new(ManualClock::starting_now());
+        let codec = TokenCodec::builder(KeySet::generate(KeyAlgorithm::HS256).unwrap(), "i", "a")
+            .clock(clock)
+            .build()
+            .unwrap();
+        let issuer = TokenIssuer::builder(codec, store.clone(), store)
+            .build()
+            .unwrap();
+        for name in ["broken", "nobody"] {
+            let result = issuer
+                .login(name, &SecretString::from("first password"), None)
+                .await;
+            assert!(
+                matches!(result, Err(Error::InvalidCredentials)),
+                "{name}: {result:?}"
+            );
+        }
+    }
 
     #[tokio::test]
     async fn check_with_user_in_one_statement() {
@@ -497,10 +811,12 @@ mod sqlite_backend {
                     .unwrap()
             );
             store.bump_user_generation(&created.id).await.unwrap();
-            store
-                .record_failure("persistent", 1_800_000_000, policy)
-                .await
-                .unwrap();
+            for _ in 0..policy.max_failures {
+                store
+                    .attempt("persistent", 1_800_000_000, policy)
+                    .await
+                    .unwrap();
+            }
             created.id
         };
         let store = SqliteStore::open(&url).await.unwrap();
@@ -540,7 +856,7 @@ mod sqlite_backend {
         store.revoke_token("new", 4_000_000_000).await.unwrap();
         assert!(store.consume_refresh("old-refresh", 100).await.unwrap());
         store
-            .record_failure("old-user", 100, ThrottlePolicy::default())
+            .attempt("old-user", 100, ThrottlePolicy::default())
             .await
             .unwrap();
         let removed = store.prune_expired(1_800_000_000).await.unwrap();
@@ -606,6 +922,105 @@ mod redis_backend {
 
     conformance!(redis, users: users().await, revocation: rev().await, throttle: throttle().await);
 
+    /// Deletes every key under `prefix`: what `FLUSHALL` does to this store, without touching
+    /// the keys of tests running beside it.
+    async fn flush_prefix(url: &str, prefix: &str) {
+        let client = ::redis::Client::open(url).unwrap();
+        let mut connection = client.get_multiplexed_async_connection().await.unwrap();
+        let keys: Vec<String> = ::redis::cmd("KEYS")
+            .arg(format!("{prefix}:*"))
+            .query_async(&mut connection)
+            .await
+            .unwrap();
+        if !keys.is_empty() {
+            let _: i64 = ::redis::cmd("DEL")
+                .arg(keys)
+                .query_async(&mut connection)
+                .await
+                .unwrap();
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn flush_refuses_every_earlier_token() {
+        let Some(url) = url() else { return };
+        let prefix = unique("tokenward-test");
+        let store: Arc<dyn TokenRevocation> = Arc::new(RedisStore::open(&url, &prefix).await.unwrap());
+        let same = store.clone();
+        lost_state_refuses_every_earlier_token(store, || async move {
+            flush_prefix(&url, &prefix).await;
+            same
+        })
+        .await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn restart_without_persistence_refuses_every_earlier_token() {
+        if url().is_none() {
+            return;
+        }
+        let port = free_port();
+        let server = PrivateRedis::start(port).expect("start a private redis-server");
+        let store: Arc<dyn TokenRevocation> =
+            Arc::new(RedisStore::open(&server.url(), "restart").await.unwrap());
+        let same = store.clone();
+        let restarted = Arc::new(std::sync::Mutex::new(None));
+        let keep = restarted.clone();
+        lost_state_refuses_every_earlier_token(store, || async move {
+            drop(server);
+            let server = PrivateRedis::start(port).expect("restart redis-server");
+            *keep.lock().unwrap() = Some(server);
+            // The same store object reconnects by itself.
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while same.ping().await.is_err() {
+                assert!(Instant::now() < deadline, "no reconnection");
+                tokio::task::yield_now().await;
+            }
+            same
+        })
+        .await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn revocations_outlive_the_leeway() {
+        let Some(url) = url() else { return };
+        let prefix = unique("tokenward-test");
+        let store = Arc::new(RedisStore::open(&url, &prefix).await.unwrap());
+        // Redis expires keys by itself, in real time: check the expiry it was given.
+        let env = issuer_env(store.clone()).await;
+        let pair = alice_login(&env.issuer).await;
+        env.issuer
+            .revoke(pair.access_token.expose_secret(), None)
+            .await
+            .unwrap();
+        refresh(&env.issuer, &pair).await.unwrap();
+        let client = ::redis::Client::open(url.as_str()).unwrap();
+        let mut connection = client.get_multiplexed_async_connection().await.unwrap();
+        let leeway = MAX_LEEWAY.whole_seconds();
+        let refresh_jti = env
+            .issuer
+            .codec()
+            .validate_refresh(pair.refresh_token.expose_secret())
+            .unwrap()
+            .jti
+            .clone();
+        for (key, exp) in [
+            (
+                format!("{prefix}:revoked:{}", pair.access_claims.jti),
+                pair.access_claims.exp,
+            ),
+            (format!("{prefix}:used:{refresh_jti}"), pair.access_claims.exp),
+        ] {
+            let expires: i64 = ::redis::cmd("EXPIRETIME")
+                .arg(&key)
+                .query_async(&mut connection)
+                .await
+                .unwrap();
+            assert!(expires >= exp + leeway, "{key}: {expires} < {exp} + {leeway}");
+        }
+        super::revocations_outlive_the_leeway(store, |_| async {}).await;
+    }
+
     #[tokio::test]
     async fn two_store_objects_see_each_others_writes_at_once() {
         let Some(url) = url() else { return };
@@ -630,12 +1045,8 @@ mod redis_backend {
             max_failures: 2,
             window_secs: 60,
         };
-        a.record_failure("user", 1_800_000_000, policy)
-            .await
-            .unwrap();
-        b.record_failure("user", 1_800_000_001, policy)
-            .await
-            .unwrap();
+        a.attempt("user", 1_800_000_000, policy).await.unwrap();
+        b.attempt("user", 1_800_000_001, policy).await.unwrap();
         assert!(
             a.locked_for("user", 1_800_000_002, policy)
                 .await
@@ -756,6 +1167,10 @@ mod redis_backend {
             !recovered.token_revoked,
             "a fresh server has no revocations"
         );
+        assert_eq!(
+            recovered.epoch, None,
+            "nor the epoch, so no token issued before can match"
+        );
         assert!(store.consume_refresh("r", 4_000_000_000).await.unwrap());
 
         // Nothing listening at all: open fails with an error naming the URL.
@@ -807,6 +1222,30 @@ mod postgres_backend {
     }
 
     conformance!(postgres, users: users().await, revocation: rev().await, throttle: throttle().await);
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn replaced_database_refuses_every_earlier_token() {
+        let Some(before) = store().await else { return };
+        lost_state_refuses_every_earlier_token(Arc::new(before), || async {
+            // A restored backup or a new cluster: the same code against an empty schema.
+            Arc::new(store().await.unwrap()) as Arc<dyn TokenRevocation>
+        })
+        .await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn revocations_outlive_the_leeway() {
+        let Some(store) = store().await else { return };
+        let store = Arc::new(store);
+        let pruned = store.clone();
+        super::revocations_outlive_the_leeway(store, |now| {
+            let pruned = pruned.clone();
+            async move {
+                pruned.prune_expired(now).await.unwrap();
+            }
+        })
+        .await;
+    }
 
     #[tokio::test]
     async fn check_with_user_in_one_statement() {

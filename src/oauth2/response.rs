@@ -13,6 +13,8 @@ use crate::{Error, TokenPair};
 
 /// How long a client should wait before retrying when a store is down.
 const UNAVAILABLE_RETRY_SECS: u64 = 5;
+/// How long a client should wait before retrying when the password hasher's queue is full.
+const BUSY_RETRY_SECS: u64 = 1;
 
 /// An OAuth error response: status, `error` code, human `error_description`, and the headers that
 /// go with some of them. Its text never contains a secret.
@@ -164,6 +166,10 @@ pub fn error_response(err: &Error) -> ErrorResponse {
         Error::Unavailable(_) => ErrorResponse::temporarily_unavailable(
             "a backing store is not answering; try again shortly",
         ),
+        Error::Busy => ErrorResponse {
+            retry_after: Some(BUSY_RETRY_SECS),
+            ..ErrorResponse::temporarily_unavailable("too many logins in progress; try again shortly")
+        },
         Error::UnknownUser => {
             ErrorResponse::new(StatusCode::NOT_FOUND, "invalid_request", "no such user")
         }

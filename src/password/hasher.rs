@@ -2,7 +2,9 @@
 //! the async executor on a bounded number of blocking threads.
 
 use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
 
 use argon2::{Algorithm, Argon2, Version};
 use password_hash::SaltString;
@@ -11,12 +13,30 @@ use rand::rngs::OsRng;
 use secrecy::{ExposeSecret, SecretBox, SecretString};
 use tokio::sync::Semaphore;
 
+use super::limits::HashLimits;
 use super::memory::BlockPool;
 use super::stored::StoredHash;
+use super::verify_times::VerifyTimes;
 use super::{Argon2Params, MAX_PASSWORD_BYTES, PasswordError, PasswordHash, PasswordPolicy};
 
 /// The shortest pepper accepted, in bytes.
 const MIN_PEPPER_BYTES: usize = 16;
+/// Hashes that may wait for a permit, per permit, by default.
+const DEFAULT_WAITING_PER_PERMIT: usize = 32;
+
+/// A snapshot of the hasher's load, for metrics and tests.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct HasherStats {
+    /// Hashes running now (at most the permits).
+    pub running: usize,
+    /// Hashes waiting for a permit (at most [`PasswordHasherBuilder::max_waiting`]).
+    pub waiting: usize,
+    /// Verifications run since the hasher was built (dummy ones for unknown users included).
+    pub verifications: u64,
+    /// Async calls refused with [`PasswordError::Busy`] since the hasher was built.
+    pub refused_busy: u64,
+}
 
 /// Hashes and verifies passwords. Cheap to clone; clones share the concurrency limit.
 #[derive(Clone)]
@@ -28,8 +48,15 @@ struct Inner {
     params: Argon2Params,
     policy: PasswordPolicy,
     pepper: Option<SecretBox<[u8]>>,
+    limits: HashLimits,
     permits: Arc<Semaphore>,
     max_concurrent: usize,
+    /// Permits plus waiting places: a call that cannot get one is refused, not queued.
+    admission: Arc<Semaphore>,
+    max_waiting: usize,
+    verifications: AtomicU64,
+    refused_busy: AtomicU64,
+    verify_times: VerifyTimes,
     /// Verified against when a username is unknown, so that path costs what a real one does.
     dummy: OnceLock<PasswordHash>,
     /// argon2 working memory, reused across calls.
@@ -43,14 +70,15 @@ impl fmt::Debug for PasswordHasher {
             .field("policy", &self.inner.policy)
             .field("pepper", &self.inner.pepper.as_ref().map(|_| "[REDACTED]"))
             .field("max_concurrent", &self.inner.max_concurrent)
+            .field("max_waiting", &self.inner.max_waiting)
+            .field("limits", &self.inner.limits)
             .finish()
     }
 }
 
 impl Default for PasswordHasher {
     fn default() -> Self {
-        let builder = PasswordHasher::builder();
-        Self::from_parts(builder.params, builder.policy, None, builder.max_concurrent)
+        Self::from_builder(PasswordHasher::builder())
     }
 }
 
@@ -60,6 +88,8 @@ pub struct PasswordHasherBuilder {
     policy: PasswordPolicy,
     pepper: Option<SecretBox<[u8]>>,
     max_concurrent: usize,
+    max_waiting: Option<usize>,
+    limits: HashLimits,
 }
 
 impl fmt::Debug for PasswordHasherBuilder {
@@ -68,6 +98,8 @@ impl fmt::Debug for PasswordHasherBuilder {
             .field("params", &self.params)
             .field("pepper", &self.pepper.as_ref().map(|_| "[REDACTED]"))
             .field("max_concurrent", &self.max_concurrent)
+            .field("max_waiting", &self.max_waiting)
+            .field("limits", &self.limits)
             .finish_non_exhaustive()
     }
 }
@@ -104,6 +136,21 @@ impl PasswordHasherBuilder {
         self
     }
 
+    /// How many async calls may wait for a permit (default 32 per permit). Past that a call is
+    /// refused at once with [`PasswordError::Busy`], so a login storm costs a bounded queue
+    /// instead of unbounded latency and memory.
+    pub fn max_waiting(mut self, waiting: usize) -> Self {
+        self.max_waiting = Some(waiting);
+        self
+    }
+
+    /// The most expensive stored hashes to verify (default [`HashLimits::DEFAULT`]); always
+    /// raised to admit hashes made with the configured [`Self::params`].
+    pub fn hash_limits(mut self, limits: HashLimits) -> Self {
+        self.limits = limits;
+        self
+    }
+
     /// Builds the hasher, checking the pepper length.
     pub fn build(self) -> Result<PasswordHasher, PasswordError> {
         if let Some(pepper) = &self.pepper
@@ -113,12 +160,7 @@ impl PasswordHasherBuilder {
                 min: MIN_PEPPER_BYTES,
             });
         }
-        Ok(PasswordHasher::from_parts(
-            self.params,
-            self.policy,
-            self.pepper,
-            self.max_concurrent,
-        ))
+        Ok(PasswordHasher::from_builder(self))
     }
 }
 
@@ -131,24 +173,40 @@ impl PasswordHasher {
             policy: PasswordPolicy::default(),
             pepper: None,
             max_concurrent: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            max_waiting: None,
+            limits: HashLimits::DEFAULT,
         }
     }
 
-    fn from_parts(
-        params: Argon2Params,
-        policy: PasswordPolicy,
-        pepper: Option<SecretBox<[u8]>>,
-        max_concurrent: usize,
-    ) -> Self {
+    fn from_builder(builder: PasswordHasherBuilder) -> Self {
+        let PasswordHasherBuilder {
+            params,
+            policy,
+            pepper,
+            max_concurrent,
+            max_waiting,
+            limits,
+        } = builder;
+        let max_waiting =
+            max_waiting.unwrap_or(max_concurrent.saturating_mul(DEFAULT_WAITING_PER_PERMIT));
         // Params were validated when `Argon2Params` was built; 0 only keeps no buffers.
         let usual_blocks = params.to_argon2().map_or(0, |p| p.block_count());
+        let places = max_concurrent
+            .saturating_add(max_waiting)
+            .min(Semaphore::MAX_PERMITS);
         Self {
             inner: Arc::new(Inner {
                 params,
                 policy,
                 pepper,
+                limits: limits.admitting(&params),
                 permits: Arc::new(Semaphore::new(max_concurrent)),
                 max_concurrent,
+                admission: Arc::new(Semaphore::new(places)),
+                max_waiting,
+                verifications: AtomicU64::new(0),
+                refused_busy: AtomicU64::new(0),
+                verify_times: VerifyTimes::default(),
                 dummy: OnceLock::new(),
                 blocks: BlockPool::new(max_concurrent, usual_blocks),
             }),
@@ -168,6 +226,43 @@ impl PasswordHasher {
     /// How many hashes the async API runs at once.
     pub fn max_concurrent(&self) -> usize {
         self.inner.max_concurrent
+    }
+
+    /// The limits on stored hashes this hasher verifies. Peak hashing memory is about
+    /// `max_concurrent() x limits().argon2_memory_kib()` KiB.
+    pub fn limits(&self) -> &HashLimits {
+        &self.inner.limits
+    }
+
+    /// Current load and counters.
+    pub fn stats(&self) -> HasherStats {
+        let inner = &self.inner;
+        let running = inner.max_concurrent - inner.permits.available_permits();
+        let places = inner
+            .max_concurrent
+            .saturating_add(inner.max_waiting)
+            .min(Semaphore::MAX_PERMITS);
+        let in_flight = places - inner.admission.available_permits();
+        HasherStats {
+            running,
+            waiting: in_flight.saturating_sub(running),
+            verifications: inner.verifications.load(Ordering::Relaxed),
+            refused_busy: inner.refused_busy.load(Ordering::Relaxed),
+        }
+    }
+
+    /// The cheap checks every password gets before any hashing: not empty, at most
+    /// [`MAX_PASSWORD_BYTES`], no NUL. The same for every caller, so running it first reveals
+    /// nothing about any account.
+    pub fn check_input(password: &SecretString) -> Result<(), PasswordError> {
+        checked_input(password).map(drop)
+    }
+
+    /// How long a failed login should take at least: the slowest verification recently run, of
+    /// any kind of stored hash (or the dummy one). Padding failures to it keeps their timing from
+    /// telling unknown users from users with a cheap or an expensive (legacy) hash.
+    pub fn failed_login_floor(&self) -> Duration {
+        self.inner.verify_times.floor()
     }
 
     /// Checks a user-chosen password against the policy, then hashes it.
@@ -232,13 +327,19 @@ impl PasswordHasher {
     ) -> Result<bool, PasswordError> {
         let password = checked_input(password)?;
         let stored = StoredHash::parse(hash.expose_secret())?;
+        let cost = stored.cost();
+        self.inner.limits.check(cost)?;
         let pepper = match stored.format() {
             super::HashFormat::Argon2id
             | super::HashFormat::Argon2i
             | super::HashFormat::Argon2d => self.inner.pepper.as_ref().map(|p| p.expose_secret()),
             _ => None,
         };
-        stored.verify(password, pepper, &self.inner.blocks)
+        self.inner.verifications.fetch_add(1, Ordering::Relaxed);
+        let started = Instant::now();
+        let verdict = stored.verify(password, pepper, &self.inner.blocks);
+        self.inner.verify_times.record(cost, started.elapsed());
+        verdict
     }
 
     /// Whether a hash should be replaced after a successful verification: any format other than
@@ -315,6 +416,10 @@ impl PasswordHasher {
     {
         let runtime =
             tokio::runtime::Handle::try_current().map_err(|_| PasswordError::NoRuntime)?;
+        let Ok(place) = Arc::clone(&self.inner.admission).try_acquire_owned() else {
+            self.inner.refused_busy.fetch_add(1, Ordering::Relaxed);
+            return Err(PasswordError::Busy);
+        };
         let permit = Arc::clone(&self.inner.permits)
             .acquire_owned()
             .await
@@ -324,6 +429,7 @@ impl PasswordHasher {
             .spawn_blocking(move || {
                 let result = work(&hasher);
                 drop(permit);
+                drop(place);
                 result
             })
             .await
@@ -386,5 +492,52 @@ mod tests {
         }
         let peak = peak.load(Ordering::SeqCst);
         assert!((1..=2).contains(&peak), "peak concurrency {peak}");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn calls_past_the_waiting_bound_are_refused_at_once() {
+        let hasher = PasswordHasher::builder()
+            .params(Argon2Params::new(Argon2Params::MIN_MEMORY_KIB, 1, 1).unwrap())
+            .max_concurrent(1)
+            .max_waiting(2)
+            .build()
+            .unwrap();
+        // One call holds the permit until released; two more wait for it.
+        let (release, held) = std::sync::mpsc::channel::<()>();
+        let held = Arc::new(std::sync::Mutex::new(held));
+        let mut tasks = Vec::new();
+        for _ in 0..3 {
+            let (hasher, held) = (hasher.clone(), held.clone());
+            tasks.push(tokio::spawn(async move {
+                hasher
+                    .run_blocking(move |_| held.lock().map(|rx| rx.recv().is_ok()).unwrap_or(false))
+                    .await
+            }));
+        }
+        let settled = HasherStats {
+            running: 1,
+            waiting: 2,
+            verifications: 0,
+            refused_busy: 0,
+        };
+        tokio::time::timeout(std::time::Duration::from_secs(10), async {
+            while hasher.stats() != settled {
+                tokio::task::yield_now().await;
+            }
+        })
+        .await
+        .expect("one call runs and two wait");
+        // The fourth is refused without waiting, and counted.
+        let refused = hasher.verify_dummy_async(&SecretString::from("x")).await;
+        assert!(matches!(refused, Err(PasswordError::Busy)), "{refused:?}");
+        assert_eq!(hasher.stats().refused_busy, 1);
+        for _ in 0..3 {
+            release.send(()).unwrap();
+        }
+        for task in tasks {
+            assert!(matches!(task.await.unwrap(), Ok(true)));
+        }
+        let stats = hasher.stats();
+        assert_eq!((stats.running, stats.waiting), (0, 0));
     }
 }

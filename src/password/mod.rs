@@ -28,16 +28,19 @@
 //! ```
 
 mod hasher;
+mod limits;
 mod memory;
 mod params;
 mod policy;
 mod stored;
+mod verify_times;
 
 use std::fmt;
 
 use secrecy::{ExposeSecret, SecretString};
 
-pub use hasher::{PasswordHasher, PasswordHasherBuilder};
+pub use hasher::{HasherStats, PasswordHasher, PasswordHasherBuilder};
+pub use limits::HashLimits;
 pub use params::Argon2Params;
 pub use policy::{COMMON_PASSWORDS, MAX_PASSWORD_BYTES, PasswordPolicy, PolicyViolation};
 pub use stored::{HashFormat, MAX_BCRYPT_COST, MAX_HASH_BYTES, MAX_PBKDF2_ITERATIONS};
@@ -166,4 +169,9 @@ pub enum PasswordError {
     /// The blocking task running the hash was cancelled or panicked.
     #[error("password hashing task did not complete")]
     WorkerFailed,
+    /// More hashes are already waiting for a permit than the hasher queues
+    /// ([`PasswordHasherBuilder::max_waiting`]); refused at once instead of queueing. Retry
+    /// shortly.
+    #[error("too many password checks are waiting; retry shortly")]
+    Busy,
 }

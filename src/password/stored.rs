@@ -13,6 +13,7 @@ use sha2::Sha256;
 use subtle::ConstantTimeEq;
 use zeroize::Zeroizing;
 
+use super::limits::HashCost;
 use super::memory::BlockPool;
 use super::{Argon2Params, PasswordError};
 
@@ -73,6 +74,7 @@ pub(crate) enum StoredHash<'a> {
     },
     Bcrypt {
         encoded: &'a str,
+        cost: u32,
     },
     Pbkdf2Sha256 {
         format: HashFormat,
@@ -134,6 +136,21 @@ impl<'a> StoredHash<'a> {
         }
     }
 
+    /// What verifying against this hash costs.
+    pub(crate) fn cost(&self) -> HashCost {
+        match self {
+            Self::Argon2 { params, .. } => HashCost::Argon2 {
+                memory_kib: params.memory_kib(),
+                iterations: params.iterations(),
+                parallelism: params.parallelism(),
+            },
+            Self::Bcrypt { cost, .. } => HashCost::Bcrypt { cost: *cost },
+            Self::Pbkdf2Sha256 { iterations, .. } => HashCost::Pbkdf2 {
+                iterations: *iterations,
+            },
+        }
+    }
+
     /// Whether this hash is weaker than what `current` would produce now.
     pub(crate) fn is_outdated(&self, current: &Argon2Params) -> bool {
         match self {
@@ -184,7 +201,7 @@ impl<'a> StoredHash<'a> {
                     .map_err(|_| malformed("argon2", "salt or output length out of range"))?;
                 Ok(bool::from(actual.ct_eq(expected)))
             }
-            Self::Bcrypt { encoded } => bcrypt::verify(password, encoded)
+            Self::Bcrypt { encoded, .. } => bcrypt::verify(password, encoded)
                 .map_err(|_| malformed("bcrypt", "hash rejected by bcrypt")),
             Self::Pbkdf2Sha256 {
                 iterations,
@@ -284,7 +301,7 @@ fn parse_bcrypt(encoded: &str) -> Result<StoredHash<'_>, PasswordError> {
             "salt and hash contain characters outside bcrypt's base64",
         ));
     }
-    Ok(StoredHash::Bcrypt { encoded })
+    Ok(StoredHash::Bcrypt { encoded, cost })
 }
 
 /// Django: `pbkdf2_sha256$<iterations>$<salt as text>$<standard base64 hash>`.

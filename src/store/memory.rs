@@ -8,8 +8,8 @@ use async_trait::async_trait;
 use rand::RngCore;
 
 use super::{
-    LoginThrottle, RevocationQuery, RevocationStatus, StoreError, ThrottlePolicy, TokenRevocation,
-    User, UserStore,
+    Admission, Issuance, LoginThrottle, RevocationQuery, RevocationStatus, StoreError,
+    ThrottlePolicy, TokenRevocation, User, UserStore,
 };
 use crate::password::PasswordHash;
 
@@ -81,6 +81,21 @@ impl UserStore for MemoryUserStore {
         Ok(())
     }
 
+    async fn upgrade_password_hash(
+        &self,
+        id: &str,
+        current: &PasswordHash,
+        new: &PasswordHash,
+    ) -> Result<bool, StoreError> {
+        let mut users = self.users.write().map_err(|_| poisoned("user store"))?;
+        let user = users.get_mut(id).ok_or(StoreError::NotFound)?;
+        if user.password_hash.expose_secret() != current.expose_secret() {
+            return Ok(false);
+        }
+        user.password_hash = new.clone();
+        Ok(true)
+    }
+
     async fn set_disabled(&self, id: &str, disabled: bool) -> Result<(), StoreError> {
         let mut users = self.users.write().map_err(|_| poisoned("user store"))?;
         users.get_mut(id).ok_or(StoreError::NotFound)?.disabled = disabled;
@@ -128,8 +143,7 @@ impl ExpiringSet {
     /// Inserts `key` until `expires_at`; `false` if it was already present.
     fn insert(&mut self, key: &str, expires_at: i64) -> bool {
         if self.entries.len() >= self.prune_at {
-            let now = now_unix();
-            self.entries.retain(|_, exp| *exp > now);
+            self.prune(now_unix());
             self.prune_at = (self.entries.len() * 2).max(PRUNE_THRESHOLD);
         }
         match self.entries.get_mut(key) {
@@ -147,21 +161,47 @@ impl ExpiringSet {
     fn contains(&self, key: &str) -> bool {
         self.entries.contains_key(key)
     }
+
+    /// Drops the entries that expired before `now`; returns how many.
+    fn prune(&mut self, now: i64) -> usize {
+        let before = self.entries.len();
+        self.entries.retain(|_, exp| *exp >= now);
+        before - self.entries.len()
+    }
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct RevocationState {
     tokens: ExpiringSet,
     sessions: ExpiringSet,
     used_refresh: ExpiringSet,
     /// user id -> generation.
     generations: HashMap<String, u64>,
+    /// Random per store object: tokens issued by another process (or before a restart) carry
+    /// another epoch and are refused, since this store never saw their revocations.
+    epoch: u64,
 }
 
-/// Revocations in memory, with expired entries pruned as the maps grow.
-#[derive(Debug, Default)]
+/// Revocations in memory, with expired entries pruned as the maps grow. Its
+/// [epoch](TokenRevocation#epochs-losing-the-state-fails-closed) is new with every object, so
+/// tokens issued before a restart are refused.
+#[derive(Debug)]
 pub struct MemoryRevocation {
     state: Mutex<RevocationState>,
+}
+
+impl Default for MemoryRevocation {
+    fn default() -> Self {
+        Self {
+            state: Mutex::new(RevocationState {
+                tokens: ExpiringSet::default(),
+                sessions: ExpiringSet::default(),
+                used_refresh: ExpiringSet::default(),
+                generations: HashMap::new(),
+                epoch: new_epoch(),
+            }),
+        }
+    }
 }
 
 impl MemoryRevocation {
@@ -169,6 +209,19 @@ impl MemoryRevocation {
     pub fn new() -> Self {
         Self::default()
     }
+
+    /// Deletes revocations and used refresh tokens whose `expires_at` is before `now` (unix
+    /// seconds); returns how many. Runs by itself as the maps grow; call it from a timer if
+    /// you prefer.
+    pub fn prune_expired(&self, now: i64) -> Result<usize, StoreError> {
+        let mut state = lock(&self.state, "revocation store")?;
+        Ok(state.tokens.prune(now) + state.sessions.prune(now) + state.used_refresh.prune(now))
+    }
+}
+
+/// A new store epoch: random, non-zero, and below 2^53 so it survives any JSON number parser.
+pub(crate) fn new_epoch() -> u64 {
+    (rand::rngs::OsRng.next_u64() >> 11).max(1)
 }
 
 fn now_unix() -> i64 {
@@ -198,9 +251,12 @@ impl TokenRevocation for MemoryRevocation {
         Ok(*generation)
     }
 
-    async fn user_generation(&self, user_id: &str) -> Result<u64, StoreError> {
+    async fn issuance(&self, user_id: &str) -> Result<Issuance, StoreError> {
         let state = lock(&self.state, "revocation store")?;
-        Ok(state.generations.get(user_id).copied().unwrap_or(0))
+        Ok(Issuance {
+            generation: state.generations.get(user_id).copied().unwrap_or(0),
+            epoch: state.epoch,
+        })
     }
 
     async fn consume_refresh(&self, jti: &str, expires_at: i64) -> Result<bool, StoreError> {
@@ -215,6 +271,7 @@ impl TokenRevocation for MemoryRevocation {
             token_revoked: state.tokens.contains(query.jti),
             session_revoked: state.sessions.contains(query.session_id),
             user_generation: state.generations.get(query.user_id).copied().unwrap_or(0),
+            epoch: Some(state.epoch),
         })
     }
 
@@ -226,7 +283,7 @@ impl TokenRevocation for MemoryRevocation {
 #[derive(Debug, Clone, Copy)]
 struct Window {
     start: i64,
-    failures: u32,
+    attempts: u64,
 }
 
 /// Failed-login counters in memory (per process: several instances need a shared store).
@@ -266,15 +323,15 @@ impl LoginThrottle for MemoryThrottle {
         Ok(windows
             .by_key
             .get(key)
-            .and_then(|w| policy.retry_after(w.start, u64::from(w.failures), now)))
+            .and_then(|w| policy.retry_after(w.start, w.attempts, now)))
     }
 
-    async fn record_failure(
+    async fn attempt(
         &self,
         key: &str,
         now: i64,
         policy: ThrottlePolicy,
-    ) -> Result<(), StoreError> {
+    ) -> Result<Admission, StoreError> {
         let mut windows = lock(&self.windows, "login throttle")?;
         if windows.by_key.len() >= windows.prune_at.max(PRUNE_THRESHOLD) {
             windows.by_key.retain(|_, w| window_end(w, policy) > now);
@@ -282,16 +339,18 @@ impl LoginThrottle for MemoryThrottle {
         }
         let window = windows.by_key.entry(key.to_owned()).or_insert(Window {
             start: now,
-            failures: 0,
+            attempts: 0,
         });
         if now >= window_end(window, policy) {
             *window = Window {
                 start: now,
-                failures: 0,
+                attempts: 0,
             };
         }
-        window.failures = window.failures.saturating_add(1);
-        Ok(())
+        if window.attempts <= u64::from(policy.max_failures) {
+            window.attempts += 1;
+        }
+        Ok(policy.admission(window.start, window.attempts, now))
     }
 
     async fn clear(&self, key: &str) -> Result<(), StoreError> {

@@ -30,8 +30,8 @@ pub use bounded::DEFAULT_TIMEOUT;
 
 pub use open::{Stores, open};
 pub use traits::{
-    LoginThrottle, RevocationQuery, RevocationStatus, ThrottlePolicy, TokenRevocation, User,
-    UserLookup, UserStore,
+    Admission, Issuance, LoginThrottle, RevocationQuery, RevocationStatus, ThrottlePolicy,
+    TokenRevocation, User, UserLookup, UserStore,
 };
 pub use users_file::{MAX_USERS_FILE_BYTES, UsersFileError, import_users, parse_users_file};
 

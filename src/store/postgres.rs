@@ -13,8 +13,8 @@ use super::bounded::{DEFAULT_TIMEOUT, bounded, prune_due};
 use super::sql::sql_store;
 use super::url_redaction::redact_url;
 use super::{
-    LoginThrottle, RevocationQuery, RevocationStatus, StoreError, ThrottlePolicy, TokenRevocation,
-    User, UserLookup, UserStore,
+    Admission, Issuance, LoginThrottle, RevocationQuery, RevocationStatus, StoreError,
+    ThrottlePolicy, TokenRevocation, User, UserLookup, UserStore,
 };
 use crate::password::PasswordHash;
 use crate::token::Scopes;
@@ -97,10 +97,12 @@ impl PostgresStore {
             .run(&pool)
             .await
             .map_err(|e| StoreError::Unavailable(format!("{NAME}: migration failed: {e}")))?;
-        Ok(Self {
+        let store = Self {
             pool,
             timeout,
             writes: Default::default(),
-        })
+        };
+        store.establish_epoch().await?;
+        Ok(store)
     }
 }

@@ -2,8 +2,20 @@
 //! refresh tokens, user generations and login throttling. Users stay in SQL.
 //!
 //! Every key carries a TTL equal to the time it still matters (a revoked token until its expiry,
-//! a throttle window until it ends), except the per-user generation, which must never be
-//! forgotten. The connection manager reconnects by itself after an outage.
+//! a throttle window until it ends), except the per-user generation and the store's epoch, which
+//! must never be forgotten. The connection manager reconnects by itself after an outage.
+//!
+//! # What this store relies on
+//!
+//! Losing keys is detected, not prevented: every check reads the store's
+//! [epoch](TokenRevocation#epochs-losing-the-state-fails-closed) in the same `MGET`, so after a
+//! `FLUSHALL` or a restart without persistence every token issued before is refused (users log
+//! in again). What cannot be detected is losing *some* keys while the epoch survives, so Redis
+//! must never evict: with a `maxmemory` limit, `maxmemory-policy` must be `noeviction` (a full
+//! Redis then fails writes, and tokenward fails closed). [`RedisStore::open`] refuses a server
+//! that would evict when it may read its configuration. A failover to a replica that missed
+//! the last writes also loses them undetected: use `appendonly yes` and no asynchronous failover
+//! if that matters to you.
 
 use std::time::Duration;
 
@@ -13,27 +25,49 @@ use redis::{AsyncCommands, Script};
 
 use super::bounded::{DEFAULT_TIMEOUT, bounded};
 use super::url_redaction::redact_url;
+use super::memory::new_epoch;
 use super::{
-    LoginThrottle, RevocationQuery, RevocationStatus, StoreError, ThrottlePolicy, TokenRevocation,
+    Admission, Issuance, LoginThrottle, RevocationQuery, RevocationStatus, StoreError,
+    ThrottlePolicy, TokenRevocation,
 };
 
 const NAME: &str = "Redis store";
 
-/// Fixed-window failure counter: start a new window when the old one has ended, else count.
-const RECORD_FAILURE: &str = r"
+/// Fixed-window attempt counter: start a new window when the old one has ended, else count,
+/// stopping at max + 1 (a refused attempt). Returns the window start and the count.
+const ATTEMPT: &str = r"
 local now = tonumber(ARGV[1])
 local window = tonumber(ARGV[2])
+local max = tonumber(ARGV[3])
 local start = tonumber(redis.call('HGET', KEYS[1], 'start'))
+local count
 if (not start) or now >= start + window then
   redis.call('HSET', KEYS[1], 'start', now, 'failures', 1)
   start = now
+  count = 1
 else
-  redis.call('HINCRBY', KEYS[1], 'failures', 1)
+  count = tonumber(redis.call('HGET', KEYS[1], 'failures')) or 0
+  if count <= max then
+    count = redis.call('HINCRBY', KEYS[1], 'failures', 1)
+  end
 end
 local ttl = start + window - now
 if ttl < 1 then ttl = 1 end
 redis.call('EXPIRE', KEYS[1], ttl)
-return 1
+return {start, count}
+";
+
+/// The epoch (created from ARGV[1] if missing) and the user's generation, in one step.
+/// Returns {epoch, generation, created}.
+const ISSUANCE: &str = r"
+local epoch = redis.call('GET', KEYS[1])
+local created = 0
+if not epoch then
+  redis.call('SET', KEYS[1], ARGV[1])
+  epoch = ARGV[1]
+  created = 1
+end
+return {epoch, redis.call('GET', KEYS[2]) or '0', created}
 ";
 
 /// Revocation and throttle state in Redis under a key prefix.
@@ -42,7 +76,8 @@ pub struct RedisStore {
     connection: ConnectionManager,
     prefix: String,
     timeout: Duration,
-    record_failure: Script,
+    attempt: Script,
+    issuance: Script,
 }
 
 impl std::fmt::Debug for RedisStore {
@@ -86,12 +121,75 @@ impl RedisStore {
                 .map_err(|_| cannot("cannot connect to"))
         })
         .await?;
-        Ok(Self {
+        let store = Self {
             connection,
             prefix: prefix.to_owned(),
             timeout,
-            record_failure: Script::new(RECORD_FAILURE),
+            attempt: Script::new(ATTEMPT),
+            issuance: Script::new(ISSUANCE),
+        };
+        store.refuse_evicting_server().await?;
+        // A new Redis gets its epoch now; one that loses it later is found out by the checks
+        // (no token's epoch matches) and gets a new one at the next login.
+        store.issuance_creating_epoch("").await?;
+        Ok(store)
+    }
+
+    /// The user's generation and the epoch, creating the epoch if missing (`true` then).
+    async fn issuance_creating_epoch(
+        &self,
+        user_id: &str,
+    ) -> Result<(Issuance, bool), StoreError> {
+        let mut connection = self.connection.clone();
+        let mut invocation = self.issuance.key(self.key("epoch", "current"));
+        invocation
+            .key(self.key("generation", user_id))
+            .arg(new_epoch());
+        let (epoch, generation, created): (u64, u64, bool) =
+            bounded(NAME, self.timeout, async move {
+                invocation
+                    .invoke_async(&mut connection)
+                    .await
+                    .map_err(unavailable)
+            })
+            .await?;
+        Ok((Issuance { generation, epoch }, created))
+    }
+
+    /// A Redis that evicts keys could drop a revocation while keeping the epoch: refuse it. A
+    /// server that does not let us read its configuration (managed services) is trusted, with a
+    /// warning.
+    async fn refuse_evicting_server(&self) -> Result<(), StoreError> {
+        let mut connection = self.connection.clone();
+        let config = bounded(NAME, self.timeout, async move {
+            let reply: redis::RedisResult<Vec<(String, String)>> = redis::cmd("CONFIG")
+                .arg("GET")
+                .arg("maxmemory*")
+                .query_async(&mut connection)
+                .await;
+            Ok(reply)
         })
+        .await?;
+        let Ok(config) = config else {
+            tracing::warn!(
+                "cannot read the Redis configuration; make sure maxmemory-policy is noeviction"
+            );
+            return Ok(());
+        };
+        let value = |name: &str| {
+            config
+                .iter()
+                .find(|(key, _)| key == name)
+                .map(|(_, value)| value.as_str())
+        };
+        let limited = value("maxmemory").is_some_and(|m| m != "0");
+        match value("maxmemory-policy") {
+            Some(policy) if limited && policy != "noeviction" => Err(StoreError::Config(format!(
+                "{NAME}: Redis has a maxmemory limit and maxmemory-policy {policy}, so it may evict \
+                 revocations; set maxmemory-policy noeviction"
+            ))),
+            _ => Ok(()),
+        }
     }
 
     fn key(&self, kind: &str, id: &str) -> String {
@@ -149,14 +247,15 @@ impl TokenRevocation for RedisStore {
         .await
     }
 
-    async fn user_generation(&self, user_id: &str) -> Result<u64, StoreError> {
-        let mut connection = self.connection.clone();
-        let key = self.key("generation", user_id);
-        bounded(NAME, self.timeout, async move {
-            let generation: Option<u64> = connection.get(key).await.map_err(unavailable)?;
-            Ok(generation.unwrap_or(0))
-        })
-        .await
+    async fn issuance(&self, user_id: &str) -> Result<Issuance, StoreError> {
+        let (issuance, created) = self.issuance_creating_epoch(user_id).await?;
+        if created {
+            tracing::warn!(
+                store = NAME,
+                "Redis held no epoch (flushed, or restarted without persistence): tokens issued before now are refused"
+            );
+        }
+        Ok(issuance)
     }
 
     async fn consume_refresh(&self, jti: &str, expires_at: i64) -> Result<bool, StoreError> {
@@ -171,11 +270,13 @@ impl TokenRevocation for RedisStore {
         let mut mget = redis::cmd("MGET");
         mget.arg(self.key("revoked", query.jti))
             .arg(self.key("session", query.session_id))
-            .arg(self.key("generation", query.user_id));
+            .arg(self.key("generation", query.user_id))
+            .arg(self.key("epoch", "current"));
         bounded(NAME, self.timeout, async move {
-            let (token_revoked, session_revoked, generation): (
+            let (token_revoked, session_revoked, generation, epoch): (
                 Option<redis::Value>,
                 Option<redis::Value>,
+                Option<u64>,
                 Option<u64>,
             ) = mget
                 .query_async(&mut connection)
@@ -185,6 +286,7 @@ impl TokenRevocation for RedisStore {
                 token_revoked: token_revoked.is_some(),
                 session_revoked: session_revoked.is_some(),
                 user_generation: generation.unwrap_or(0),
+                epoch,
             })
         })
         .await
@@ -228,23 +330,26 @@ impl LoginThrottle for RedisStore {
         .await
     }
 
-    async fn record_failure(
+    async fn attempt(
         &self,
         key: &str,
         now: i64,
         policy: ThrottlePolicy,
-    ) -> Result<(), StoreError> {
+    ) -> Result<Admission, StoreError> {
         let mut connection = self.connection.clone();
-        let mut invocation = self.record_failure.key(self.key("throttle", key));
-        invocation.arg(now).arg(policy.window_secs);
-        bounded(NAME, self.timeout, async move {
-            let _: i64 = invocation
+        let mut invocation = self.attempt.key(self.key("throttle", key));
+        invocation
+            .arg(now)
+            .arg(policy.window_secs)
+            .arg(policy.max_failures);
+        let (start, count): (i64, u64) = bounded(NAME, self.timeout, async move {
+            invocation
                 .invoke_async(&mut connection)
                 .await
-                .map_err(unavailable)?;
-            Ok(())
+                .map_err(unavailable)
         })
-        .await
+        .await?;
+        Ok(policy.admission(start, count, now))
     }
 
     async fn clear(&self, key: &str) -> Result<(), StoreError> {

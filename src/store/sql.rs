@@ -70,6 +70,7 @@ macro_rules! sql_store {
                      EXISTS(SELECT 1 FROM revoked_sessions WHERE sid = $2) AS session_revoked, \
                      COALESCE((SELECT generation FROM user_generations WHERE user_id = $3), 0) \
                      AS generation, \
+                     (SELECT epoch FROM revocation_epoch WHERE id = 1) AS epoch, \
                      users.id, users.username, users.password_hash, users.scopes, users.disabled, \
                      users.full_name, users.email \
                      FROM (SELECT 1 AS one) AS one LEFT JOIN users ON users.id = $3";
@@ -88,6 +89,10 @@ macro_rules! sql_store {
                             row.try_get::<i64, _>("generation").map_err(unavailable)?,
                         )
                         .unwrap_or(0),
+                        epoch: row
+                            .try_get::<Option<i64>, _>("epoch")
+                            .map_err(unavailable)?
+                            .and_then(|e| u64::try_from(e).ok()),
                     };
                     let user = if !with_user {
                         UserLookup::NotHeld
@@ -108,6 +113,25 @@ macro_rules! sql_store {
                         .await
                         .map_err(unavailable)?;
                     Ok(())
+                })
+                .await
+            }
+
+            /// The store's epoch, created if there is none; concurrent creators agree on one
+            /// (the upsert that changes nothing returns the row that won).
+            async fn establish_epoch(&self) -> Result<u64, StoreError> {
+                bounded(NAME, self.timeout, async {
+                    let candidate = i64::try_from(super::memory::new_epoch()).unwrap_or(1);
+                    let epoch: i64 = sqlx::query_scalar(
+                        "INSERT INTO revocation_epoch (id, epoch) VALUES (1, $1) \
+                         ON CONFLICT(id) DO UPDATE SET epoch = revocation_epoch.epoch \
+                         RETURNING epoch",
+                    )
+                    .bind(candidate)
+                    .fetch_one(&self.pool)
+                    .await
+                    .map_err(unavailable)?;
+                    u64::try_from(epoch).map_err(|_| StoreError::Corrupt("negative revocation epoch".into()))
                 })
                 .await
             }
@@ -224,6 +248,27 @@ macro_rules! sql_store {
                 .await
             }
 
+            async fn upgrade_password_hash(
+                &self,
+                id: &str,
+                current: &PasswordHash,
+                new: &PasswordHash,
+            ) -> Result<bool, StoreError> {
+                bounded(NAME, self.timeout, async {
+                    let result = sqlx::query(
+                        "UPDATE users SET password_hash = $1 WHERE id = $2 AND password_hash = $3",
+                    )
+                    .bind(new.expose_secret())
+                    .bind(id)
+                    .bind(current.expose_secret())
+                    .execute(&self.pool)
+                    .await
+                    .map_err(unavailable)?;
+                    Ok(result.rows_affected() == 1)
+                })
+                .await
+            }
+
             async fn set_disabled(&self, id: &str, disabled: bool) -> Result<(), StoreError> {
                 bounded(NAME, self.timeout, async {
                     let result = sqlx::query("UPDATE users SET disabled = $1 WHERE id = $2")
@@ -293,17 +338,33 @@ macro_rules! sql_store {
                 .await
             }
 
-            async fn user_generation(&self, user_id: &str) -> Result<u64, StoreError> {
-                bounded(NAME, self.timeout, async {
-                    let generation: Option<i64> =
-                        sqlx::query_scalar("SELECT generation FROM user_generations WHERE user_id = $1")
-                            .bind(user_id)
-                            .fetch_optional(&self.pool)
-                            .await
-                            .map_err(unavailable)?;
-                    Ok(generation.and_then(|g| u64::try_from(g).ok()).unwrap_or(0))
+            async fn issuance(&self, user_id: &str) -> Result<Issuance, StoreError> {
+                let (generation, epoch): (i64, Option<i64>) = bounded(NAME, self.timeout, async {
+                    sqlx::query_as(
+                        "SELECT COALESCE((SELECT generation FROM user_generations WHERE user_id = $1), 0), \
+                         (SELECT epoch FROM revocation_epoch WHERE id = 1)",
+                    )
+                    .bind(user_id)
+                    .fetch_one(&self.pool)
+                    .await
+                    .map_err(unavailable)
                 })
-                .await
+                .await?;
+                let epoch = match epoch.and_then(|e| u64::try_from(e).ok()) {
+                    Some(epoch) => epoch,
+                    None => {
+                        // Created at open, so gone means the tables were emptied meanwhile.
+                        tracing::warn!(
+                            store = NAME,
+                            "revocation store lost its epoch; tokens issued before now are refused"
+                        );
+                        self.establish_epoch().await?
+                    }
+                };
+                Ok(Issuance {
+                    generation: u64::try_from(generation).unwrap_or(0),
+                    epoch,
+                })
             }
 
             async fn consume_refresh(&self, jti: &str, expires_at: i64) -> Result<bool, StoreError> {
@@ -353,33 +414,37 @@ macro_rules! sql_store {
                 .await
             }
 
-            async fn record_failure(
+            async fn attempt(
                 &self,
                 key: &str,
                 now: i64,
                 policy: ThrottlePolicy,
-            ) -> Result<(), StoreError> {
-                bounded(NAME, self.timeout, async {
-                    // In ON CONFLICT DO UPDATE every column reference reads the row before the update.
-                    sqlx::query(
+            ) -> Result<Admission, StoreError> {
+                let (start, count): (i64, i64) = bounded(NAME, self.timeout, async {
+                    // One statement, so concurrent attempts are counted one after the other. In
+                    // ON CONFLICT DO UPDATE every column reference reads the row before the
+                    // update; a refused attempt leaves the count at max + 1.
+                    sqlx::query_as(
                         "INSERT INTO login_failures (key, window_start, failures) VALUES ($1, $2, 1) \
                          ON CONFLICT(key) DO UPDATE SET \
                          failures = CASE WHEN $2 >= login_failures.window_start + $3 THEN 1 \
+                         WHEN login_failures.failures > $4 THEN login_failures.failures \
                          ELSE login_failures.failures + 1 END, \
                          window_start = CASE WHEN $2 >= login_failures.window_start + $3 THEN $2 \
-                         ELSE login_failures.window_start END",
+                         ELSE login_failures.window_start END \
+                         RETURNING window_start, failures",
                     )
                     .bind(key)
                     .bind(now)
                     .bind(window_secs(policy))
-                    .execute(&self.pool)
+                    .bind(i64::from(policy.max_failures))
+                    .fetch_one(&self.pool)
                     .await
-                    .map_err(unavailable)?;
-                    Ok(())
+                    .map_err(unavailable)
                 })
                 .await?;
                 self.after_write().await;
-                Ok(())
+                Ok(policy.admission(start, u64::try_from(count).unwrap_or(0), now))
             }
 
             async fn clear(&self, key: &str) -> Result<(), StoreError> {

@@ -53,6 +53,14 @@ pub trait UserStore: Send + Sync + 'static {
     async fn update_password_hash(&self, id: &str, hash: &PasswordHash) -> Result<(), StoreError>;
     /// Disables or re-enables a user.
     async fn set_disabled(&self, id: &str, disabled: bool) -> Result<(), StoreError>;
+    /// Replaces the password hash only if it is still `current` (a compare-and-set), so a rehash
+    /// after a login can never overwrite a password changed meanwhile. `false` if it was not.
+    async fn upgrade_password_hash(
+        &self,
+        id: &str,
+        current: &PasswordHash,
+        new: &PasswordHash,
+    ) -> Result<bool, StoreError>;
     /// Up to `limit` users ordered by username, starting after `after` (a username) if given:
     /// page through all users by passing the last username of the previous page.
     async fn list(&self, after: Option<&str>, limit: usize) -> Result<Vec<User>, StoreError>;
@@ -80,6 +88,32 @@ pub struct RevocationStatus {
     pub session_revoked: bool,
     /// The user's current token generation: tokens from an earlier one are cut off.
     pub user_generation: u64,
+    /// The store's current [epoch](TokenRevocation::issuance), or `None` when the store holds
+    /// none: it has lost its state (flushed, restarted without persistence, evicted, replaced)
+    /// and no token issued before can be trusted.
+    pub epoch: Option<u64>,
+}
+
+/// What a token must carry to be checkable later: the user's generation and the store's epoch,
+/// read in one round trip before the password is verified.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Issuance {
+    /// The user's current token generation.
+    pub generation: u64,
+    /// The store's current epoch (never 0).
+    pub epoch: u64,
+}
+
+/// The answer of [`LoginThrottle::attempt`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Admission {
+    /// The attempt was counted and may go ahead.
+    Admitted,
+    /// The key has used up its window: refuse without checking the password.
+    Locked {
+        /// Seconds until the window ends.
+        retry_after_secs: u64,
+    },
 }
 
 /// What [`TokenRevocation::check_with_user`] found out about a token's user.
@@ -96,6 +130,16 @@ pub enum UserLookup {
 /// Revocations, single-use refresh tokens and per-user cutoffs. Every entry carries the time
 /// after which it no longer matters, so storage does not grow without bound; the per-user
 /// generation is the exception, one small counter per user that ever logged out everywhere.
+///
+/// # Epochs: losing the state fails closed
+///
+/// A store that loses its entries (a Redis `FLUSHALL`, a restart without persistence, an
+/// eviction, a new empty database) would silently bring back every revoked token and make used
+/// refresh tokens redeemable again. So every store holds one more value, its *epoch*: a random
+/// number created with the store's state and lost with it. Tokens carry the epoch they were
+/// issued in; [`Self::check`] reports the current one, and the issuer refuses a token whose epoch
+/// is not the store's. After a loss the next [`Self::issuance`] creates a new epoch, so every
+/// token issued before the loss is refused and new logins work at once.
 #[async_trait]
 pub trait TokenRevocation: Send + Sync + 'static {
     /// Revokes one token until `expires_at` (unix seconds), its own expiry.
@@ -105,8 +149,10 @@ pub trait TokenRevocation: Send + Sync + 'static {
     /// Raises the user's token generation: every token issued before is cut off. Returns the new
     /// generation, which tokens issued from now on carry.
     async fn bump_user_generation(&self, user_id: &str) -> Result<u64, StoreError>;
-    /// The user's current token generation (0 if never raised).
-    async fn user_generation(&self, user_id: &str) -> Result<u64, StoreError>;
+    /// The user's current token generation (0 if never raised) and the store's epoch, creating
+    /// the epoch if the store has none (first use, or after losing its state), in one round
+    /// trip. Concurrent callers on several instances agree on one new epoch.
+    async fn issuance(&self, user_id: &str) -> Result<Issuance, StoreError>;
     /// Marks a refresh token id as used. `true` for exactly one caller, however many race;
     /// `false` means it was used before. Kept until `expires_at`.
     async fn consume_refresh(&self, jti: &str, expires_at: i64) -> Result<bool, StoreError>;
@@ -125,10 +171,11 @@ pub trait TokenRevocation: Send + Sync + 'static {
     async fn ping(&self) -> Result<(), StoreError>;
 }
 
-/// How many failed logins a username may have in a window before it is locked.
+/// How many login attempts a key may make in a window before it is locked.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ThrottlePolicy {
-    /// Failed attempts allowed per window; the next attempt is refused.
+    /// Attempts allowed per window (for a username: failed ones, since a success clears the
+    /// count); the next attempt is refused.
     pub max_failures: u32,
     /// Window length in seconds.
     pub window_secs: u64,
@@ -139,9 +186,23 @@ impl ThrottlePolicy {
     /// try again at `now`, or `None` if it is not locked. Backends store the two numbers; this
     /// is the one place that decides.
     pub fn retry_after(&self, window_start: i64, failures: u64, now: i64) -> Option<u64> {
+        // `failures` may exceed the maximum: stores count refused attempts as max + 1.
         let end = window_start.saturating_add(i64::try_from(self.window_secs).unwrap_or(i64::MAX));
         (failures >= u64::from(self.max_failures) && now < end)
             .then(|| u64::try_from(end - now).unwrap_or(1).max(1))
+    }
+
+    /// The verdict on an attempt that left `count` attempts in the window starting at
+    /// `window_start` (itself included). Backends count a refused attempt as `max + 1` and no
+    /// further, so the count tells admitted from refused within the same atomic step.
+    pub fn admission(&self, window_start: i64, count: u64, now: i64) -> Admission {
+        if count <= u64::from(self.max_failures) {
+            return Admission::Admitted;
+        }
+        let end = window_start.saturating_add(i64::try_from(self.window_secs).unwrap_or(i64::MAX));
+        Admission::Locked {
+            retry_after_secs: u64::try_from(end.saturating_sub(now)).unwrap_or(1).max(1),
+        }
     }
 }
 
@@ -154,23 +215,28 @@ impl Default for ThrottlePolicy {
     }
 }
 
-/// Counts failed logins per key (the username) in fixed windows.
+/// Counts login attempts per key (a username, a client address) in fixed windows.
+///
+/// Attempts are counted *before* the password is checked, in one atomic step: of any number of
+/// concurrent attempts for one key, at most `max_failures` per window are admitted, however
+/// they interleave. A successful login [clears](Self::clear) its username's count.
 #[async_trait]
 pub trait LoginThrottle: Send + Sync + 'static {
-    /// Seconds until `key` may try again, or `None` if it is not locked.
+    /// Seconds until `key` may try again, or `None` if it is not locked. Counts nothing.
     async fn locked_for(
         &self,
         key: &str,
         now: i64,
         policy: ThrottlePolicy,
     ) -> Result<Option<u64>, StoreError>;
-    /// Records one failed attempt for `key`.
-    async fn record_failure(
+    /// Counts one attempt for `key` and admits it, or refuses it when the window is used up,
+    /// atomically (a new window starts once the old one has ended).
+    async fn attempt(
         &self,
         key: &str,
         now: i64,
         policy: ThrottlePolicy,
-    ) -> Result<(), StoreError>;
-    /// Forgets `key`'s failures (after a successful login).
+    ) -> Result<Admission, StoreError>;
+    /// Forgets `key`'s attempts (after a successful login).
     async fn clear(&self, key: &str) -> Result<(), StoreError>;
 }

@@ -28,6 +28,7 @@ pub const REGISTERED_CLAIMS: &[&str] = &[
     "sid",
     "client_id",
     "gen",
+    "epoch",
 ];
 
 /// The claims of an access token.
@@ -58,6 +59,10 @@ pub struct AccessClaims {
     /// password changes raise the generation; tokens from earlier generations stop validating.
     /// Absent means 0.
     pub generation: u64,
+    /// The revocation store's epoch when the token was issued (tokenward-specific; absent means
+    /// 0, which no store has). A store that loses its state gets a new epoch, and tokens of
+    /// another epoch stop validating.
+    pub epoch: u64,
     /// Claims beyond the registered ones, as the issuer's caller supplied them.
     pub extra: Map<String, Value>,
 }
@@ -104,6 +109,9 @@ impl Serialize for AccessClaims {
             map.serialize_entry("client_id", client_id)?;
         }
         map.serialize_entry("gen", &self.generation)?;
+        if self.epoch != 0 {
+            map.serialize_entry("epoch", &self.epoch)?;
+        }
         for (name, value) in &self.extra {
             // Registered names were refused when the extras were accepted; skip defensively.
             if !REGISTERED_CLAIMS.contains(&name.as_str()) {
@@ -128,6 +136,7 @@ pub(crate) struct RawClaims {
     sid: Option<String>,
     client_id: Option<String>,
     generation: Option<u64>,
+    epoch: Option<u64>,
     extra: Map<String, Value>,
 }
 
@@ -149,6 +158,7 @@ impl RawClaims {
             sid: self.sid.ok_or(TokenError::MissingClaim("sid"))?,
             client_id: self.client_id,
             generation: self.generation.unwrap_or(0),
+            epoch: self.epoch.unwrap_or(0),
             extra: self.extra,
         })
     }
@@ -192,6 +202,7 @@ impl<'de> Visitor<'de> for RawClaimsVisitor {
                 "sid" => set(&mut raw.sid, map.next_value()?, "sid")?,
                 "client_id" => set(&mut raw.client_id, map.next_value()?, "client_id")?,
                 "gen" => set(&mut raw.generation, map.next_value()?, "gen")?,
+                "epoch" => set(&mut raw.epoch, map.next_value()?, "epoch")?,
                 _ => {
                     let value: Value = map.next_value()?;
                     if raw.extra.insert(name.into_owned(), value).is_some() {

@@ -25,8 +25,8 @@ pub const MAX_LEEWAY: Duration = Duration::seconds(60);
 /// The access-token `typ` tokenward writes (RFC 9068 §2.1).
 const ACCESS_TYP: &str = "at+jwt";
 
-/// Who a token is for: the user, the login session (refresh family) and the user's token
-/// generation at login.
+/// Who a token is for: the user, the login session (refresh family), the user's token
+/// generation and the revocation store's epoch at login, and when the session ends.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct TokenSubject<'a> {
     /// The user's stable id (`sub`).
@@ -35,6 +35,12 @@ pub struct TokenSubject<'a> {
     pub session_id: &'a str,
     /// The user's token generation (`gen`).
     pub generation: u64,
+    /// The revocation store's epoch (`epoch`; 0 for none). See
+    /// [`TokenRevocation`](crate::store::TokenRevocation#epochs-losing-the-state-fails-closed).
+    pub epoch: u64,
+    /// When the login session ends (unix seconds), if it does: access tokens never outlive it,
+    /// so a revoked session's entry in the store outlasts every token of the session.
+    pub session_exp: Option<i64>,
 }
 
 /// A refresh token fresh from signing, with its claims.
@@ -287,6 +293,8 @@ impl TokenCodec {
             user_id: subject,
             session_id,
             generation: 0,
+            epoch: 0,
+            session_exp: None,
         };
         self.issue_access_for(subject, scopes, &())
     }
@@ -304,6 +312,8 @@ impl TokenCodec {
             user_id: subject,
             session_id,
             generation: 0,
+            epoch: 0,
+            session_exp: None,
         };
         self.issue_access_for(subject, scopes, extra)
     }
@@ -322,7 +332,10 @@ impl TokenCodec {
             iss: self.inner.issuer.clone(),
             sub: subject.user_id.to_owned(),
             aud: vec![self.inner.audience.clone()],
-            exp: (now + self.inner.access_ttl).unix_timestamp(),
+            exp: subject
+                .session_exp
+                .unwrap_or(i64::MAX)
+                .min((now + self.inner.access_ttl).unix_timestamp()),
             iat,
             nbf: Some(iat),
             jti: random_id(),
@@ -330,6 +343,7 @@ impl TokenCodec {
             sid: subject.session_id.to_owned(),
             client_id: None,
             generation: subject.generation,
+            epoch: subject.epoch,
             extra: extra_claims(extra)?,
         };
         let token = self.sign(&claims, &self.inner.access_header_b64)?;
@@ -358,6 +372,7 @@ impl TokenCodec {
             sid: subject.session_id.to_owned(),
             scope: scopes.clone(),
             generation: subject.generation,
+            epoch: subject.epoch,
             session_exp,
         };
         let token = self.sign(&claims, &self.inner.refresh_header_b64)?;

@@ -34,6 +34,11 @@ impl<T> Verified<T> {
         Self { claims }
     }
 
+    /// Narrowing after validation (scopes a user has lost) stays within this crate.
+    pub(crate) fn claims_mut(&mut self) -> &mut T {
+        &mut self.claims
+    }
+
     /// The validated claims.
     pub fn claims(&self) -> &T {
         &self.claims

@@ -31,6 +31,9 @@ pub struct RefreshClaims {
     /// The user's token generation at login.
     #[serde(rename = "gen", default)]
     pub generation: u64,
+    /// The revocation store's epoch at login (0 if absent).
+    #[serde(default)]
+    pub epoch: u64,
     /// When the login session ends, whatever refreshes happen (unix seconds).
     pub session_exp: i64,
 }

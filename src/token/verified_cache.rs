@@ -83,6 +83,7 @@ mod tests {
             sid: "sid".into(),
             client_id: None,
             generation: 0,
+            epoch: 0,
             extra: serde_json::Map::new(),
         }
     }

@@ -552,6 +552,8 @@ pub async fn forged_and_misissued_tokens_are_rejected(bin: &Path) {
         user_id: claims["sub"].as_str().unwrap(),
         session_id: claims["sid"].as_str().unwrap_or("forged-session"),
         generation: claims["gen"].as_u64().unwrap_or(0),
+        epoch: claims["epoch"].as_u64().unwrap_or(0),
+        session_exp: None,
     };
     let scopes = Scopes::parse("items:read items:write").unwrap();
     let keys = || KeySet::load(fixture.dir.path("tokenward-key.json")).expect("server key file");
