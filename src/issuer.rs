@@ -437,7 +437,8 @@ impl TokenIssuer {
         {
             Ok(ok) => ok,
             Err(
-                err @ (PasswordError::Busy | PasswordError::NoRuntime | PasswordError::WorkerFailed),
+                err
+                @ (PasswordError::Busy | PasswordError::NoRuntime | PasswordError::WorkerFailed),
             ) => return Err(hashing_error(err)),
             Err(err) => {
                 tracing::warn!(user_id = %user.id, error = %err, "stored password hash is unusable");
@@ -646,7 +647,10 @@ impl TokenIssuer {
                 TokenTypeHint::AccessToken => {
                     if let Ok(claims) = inner.codec.validate_access(token) {
                         let keep_until = claims.exp.saturating_add(MAX_LEEWAY.whole_seconds());
-                        inner.revocation.revoke_token(&claims.jti, keep_until).await?;
+                        inner
+                            .revocation
+                            .revoke_token(&claims.jti, keep_until)
+                            .await?;
                         return Ok(());
                     }
                 }

@@ -85,4 +85,7 @@ pub mod store;
 pub mod token;
 
 pub use error::{Error, Rejection};
-pub use issuer::{MAX_USERNAME_BYTES, TokenIssuer, TokenIssuerBuilder, TokenPair, TokenTypeHint};
+pub use issuer::{
+    MAX_SESSION_LIFETIME, MAX_THROTTLE_WINDOW_SECS, MAX_USERNAME_BYTES, TokenIssuer,
+    TokenIssuerBuilder, TokenPair, TokenTypeHint,
+};

@@ -65,24 +65,31 @@ fn issuer(
     max_failures: u32,
 ) -> (TokenIssuer, Arc<ManualClock>) {
     let clock = Arc::new(ManualClock::new(t0()));
-    let issuer = TokenIssuer::builder(codec(clock.clone()), users, Arc::new(MemoryRevocation::new()))
-        .password_hasher(hasher)
-        .throttle(
-            Arc::new(MemoryThrottle::new()),
-            ThrottlePolicy {
-                max_failures,
-                window_secs: 60,
-            },
-        )
-        .build()
-        .unwrap();
+    let issuer = TokenIssuer::builder(
+        codec(clock.clone()),
+        users,
+        Arc::new(MemoryRevocation::new()),
+    )
+    .password_hasher(hasher)
+    .throttle(
+        Arc::new(MemoryThrottle::new()),
+        ThrottlePolicy {
+            max_failures,
+            window_secs: 60,
+        },
+    )
+    .build()
+    .unwrap();
     (issuer, clock)
 }
 
 async fn with_alice(hasher: &PasswordHasher) -> (Arc<MemoryUserStore>, String) {
     let users = Arc::new(MemoryUserStore::new());
     let alice = users
-        .upsert(user("alice", hasher.hash(&secret("alice password")).unwrap()))
+        .upsert(user(
+            "alice",
+            hasher.hash(&secret("alice password")).unwrap(),
+        ))
         .await
         .unwrap();
     (users, alice.id)
@@ -325,11 +332,9 @@ async fn a_login_racing_a_cutoff_is_cut_off() {
             users.armed.store(true, Ordering::SeqCst);
             let racing = {
                 let issuer = issuer.clone();
-                tokio::spawn(async move {
-                    issuer
-                        .login("alice", &secret("alice password"), None)
-                        .await
-                })
+                tokio::spawn(
+                    async move { issuer.login("alice", &secret("alice password"), None).await },
+                )
             };
             tokio::time::timeout(std::time::Duration::from_secs(10), users.reached.notified())
                 .await
@@ -366,9 +371,7 @@ async fn a_login_racing_a_cutoff_is_cut_off() {
             if let Change::SetPassword = change {
                 assert!(
                     matches!(
-                        issuer
-                            .login("alice", &secret("alice password"), None)
-                            .await,
+                        issuer.login("alice", &secret("alice password"), None).await,
                         Err(Error::InvalidCredentials)
                     ),
                     "{case}: the old password came back"
@@ -405,9 +408,7 @@ async fn impossible_input_is_refused_before_any_store_call() {
     }
     // The control: a plausible login does reach the (down) store.
     assert!(matches!(
-        issuer
-            .login("alice", &secret("alice password"), None)
-            .await,
+        issuer.login("alice", &secret("alice password"), None).await,
         Err(Error::Unavailable(_))
     ));
 }
@@ -517,7 +518,10 @@ async fn a_refresh_during_an_outage_can_be_retried() {
         down: AtomicBool::new(false),
     });
     users
-        .upsert(user("alice", hasher.hash(&secret("alice password")).unwrap()))
+        .upsert(user(
+            "alice",
+            hasher.hash(&secret("alice password")).unwrap(),
+        ))
         .await
         .unwrap();
     let (issuer, _) = issuer(users.clone(), hasher, 5);

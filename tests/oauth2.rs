@@ -177,7 +177,15 @@ async fn token_endpoint_success_and_errors() {
     let post = |body: &str| {
         let issuer = issuer.clone();
         let body = body.to_owned();
-        async move { oauth2::token_endpoint(&issuer, &form_headers(FORM), body.as_bytes()).await }
+        async move {
+            oauth2::token_endpoint(
+                &issuer,
+                [127, 0, 0, 1].into(),
+                &form_headers(FORM),
+                body.as_bytes(),
+            )
+            .await
+        }
     };
     let ok = post("grant_type=password&username=johndoe&password=secret+password").await;
     assert_eq!(ok.status(), StatusCode::OK);

@@ -8,13 +8,13 @@ use tokenward::clock::{Clock, ManualClock};
 use tokenward::keys::{KeyAlgorithm, KeySet};
 use tokenward::password::{Argon2Params, HashFormat, PasswordHash, PasswordHasher};
 use tokenward::store::memory::MemoryUserStore;
-use tokenward::token::{MAX_LEEWAY, TokenCodec};
-use tokenward::{Error, Rejection, TokenIssuer, TokenPair};
 use tokenward::store::{
     Admission, LoginThrottle, RevocationQuery, StoreError, ThrottlePolicy, TokenRevocation, User,
     UserLookup, UserStore,
 };
 use tokenward::token::Scopes;
+use tokenward::token::{MAX_LEEWAY, TokenCodec};
+use tokenward::{Error, Rejection, TokenIssuer, TokenPair};
 
 fn hash(password: &str) -> PasswordHash {
     PasswordHasher::builder()
@@ -337,9 +337,9 @@ pub async fn concurrent_attempts_admit_exactly_the_limit(throttle: Arc<dyn Login
     let mut tasks = Vec::new();
     for _ in 0..50 {
         let (throttle, key) = (throttle.clone(), key.clone());
-        tasks.push(tokio::spawn(
-            async move { throttle.attempt(&key, now, policy).await },
-        ));
+        tasks.push(tokio::spawn(async move {
+            throttle.attempt(&key, now, policy).await
+        }));
     }
     let mut admitted = 0;
     for task in tasks {
@@ -455,8 +455,10 @@ async fn refresh(issuer: &TokenIssuer, pair: &TokenPair) -> Result<TokenPair, Er
 /// the store to use from then on). No token issued before works afterwards: not the revoked
 /// one, not the used refresh token, not the cut-off one, and not the ones that were still
 /// valid, since whether they were revoked is no longer known. Logins afterwards work at once.
-pub async fn lost_state_refuses_every_earlier_token<F, Fut>(before: Arc<dyn TokenRevocation>, lose: F)
-where
+pub async fn lost_state_refuses_every_earlier_token<F, Fut>(
+    before: Arc<dyn TokenRevocation>,
+    lose: F,
+) where
     F: FnOnce() -> Fut,
     Fut: std::future::Future<Output = Arc<dyn TokenRevocation>>,
 {
@@ -945,7 +947,8 @@ mod redis_backend {
     async fn flush_refuses_every_earlier_token() {
         let Some(url) = url() else { return };
         let prefix = unique("tokenward-test");
-        let store: Arc<dyn TokenRevocation> = Arc::new(RedisStore::open(&url, &prefix).await.unwrap());
+        let store: Arc<dyn TokenRevocation> =
+            Arc::new(RedisStore::open(&url, &prefix).await.unwrap());
         let same = store.clone();
         lost_state_refuses_every_earlier_token(store, || async move {
             flush_prefix(&url, &prefix).await;
@@ -1009,14 +1012,20 @@ mod redis_backend {
                 format!("{prefix}:revoked:{}", pair.access_claims.jti),
                 pair.access_claims.exp,
             ),
-            (format!("{prefix}:used:{refresh_jti}"), pair.access_claims.exp),
+            (
+                format!("{prefix}:used:{refresh_jti}"),
+                pair.access_claims.exp,
+            ),
         ] {
             let expires: i64 = ::redis::cmd("EXPIRETIME")
                 .arg(&key)
                 .query_async(&mut connection)
                 .await
                 .unwrap();
-            assert!(expires >= exp + leeway, "{key}: {expires} < {exp} + {leeway}");
+            assert!(
+                expires >= exp + leeway,
+                "{key}: {expires} < {exp} + {leeway}"
+            );
         }
         super::revocations_outlive_the_leeway(store, |_| async {}).await;
     }

@@ -13,6 +13,7 @@
 //! ```
 
 mod bearer;
+mod client_address;
 mod form;
 mod response;
 
@@ -20,19 +21,24 @@ pub use bearer::{
     BearerError, REALM, authenticate, authenticate_user, bearer_token, insufficient_scope,
     www_authenticate,
 };
+pub use client_address::client_address;
 pub use form::{
     MAX_FORM_BYTES, RevocationRequest, TokenRequest, parse_revocation_request, parse_token_request,
 };
 pub use response::{ErrorResponse, error_response, token_response};
 
+use std::net::IpAddr;
+
 use http::{HeaderMap, Response, StatusCode};
 
 use crate::TokenIssuer;
 
-/// Handles `POST /token`: parses the form, runs the grant, and builds the RFC 6749 response
-/// (`Cache-Control: no-store` on every answer).
+/// Handles `POST /token` from `client` (the peer address, or [`client_address`] behind a
+/// trusted proxy, which password logins are also throttled by): parses the form, runs the
+/// grant, and builds the RFC 6749 response (`Cache-Control: no-store` on every answer).
 pub async fn token_endpoint(
     issuer: &TokenIssuer,
+    client: IpAddr,
     headers: &HeaderMap,
     body: &[u8],
 ) -> Response<Vec<u8>> {
@@ -45,7 +51,11 @@ pub async fn token_endpoint(
             username,
             password,
             scope,
-        } => issuer.login(username, password, scope.as_ref()).await,
+        } => {
+            issuer
+                .login_from(client, username, password, scope.as_ref())
+                .await
+        }
         TokenRequest::RefreshToken {
             refresh_token,
             scope,

@@ -168,7 +168,9 @@ pub fn error_response(err: &Error) -> ErrorResponse {
         ),
         Error::Busy => ErrorResponse {
             retry_after: Some(BUSY_RETRY_SECS),
-            ..ErrorResponse::temporarily_unavailable("too many logins in progress; try again shortly")
+            ..ErrorResponse::temporarily_unavailable(
+                "too many logins in progress; try again shortly",
+            )
         },
         Error::UnknownUser => {
             ErrorResponse::new(StatusCode::NOT_FOUND, "invalid_request", "no such user")

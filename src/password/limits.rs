@@ -94,23 +94,20 @@ impl HashLimits {
                 memory_kib,
                 iterations,
                 parallelism,
-            } => {
-                if memory_kib > self.argon2_memory_kib
-                    || iterations > self.argon2_iterations
-                    || parallelism > self.argon2_parallelism
-                {
-                    return over("argon2", "parameters above the configured limits");
-                }
+            } if memory_kib > self.argon2_memory_kib
+                || iterations > self.argon2_iterations
+                || parallelism > self.argon2_parallelism =>
+            {
+                over("argon2", "parameters above the configured limits")
             }
             HashCost::Bcrypt { cost } if cost > self.bcrypt_cost => {
-                return over("bcrypt", "cost above the configured limit");
+                over("bcrypt", "cost above the configured limit")
             }
             HashCost::Pbkdf2 { iterations } if iterations > self.pbkdf2_iterations => {
-                return over("pbkdf2", "iteration count above the configured limit");
+                over("pbkdf2", "iteration count above the configured limit")
             }
-            _ => {}
+            _ => Ok(()),
         }
-        Ok(())
     }
 }
 

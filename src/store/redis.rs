@@ -24,8 +24,8 @@ use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{AsyncCommands, Script};
 
 use super::bounded::{DEFAULT_TIMEOUT, bounded};
-use super::url_redaction::redact_url;
 use super::memory::new_epoch;
+use super::url_redaction::redact_url;
 use super::{
     Admission, Issuance, LoginThrottle, RevocationQuery, RevocationStatus, StoreError,
     ThrottlePolicy, TokenRevocation,
@@ -136,10 +136,7 @@ impl RedisStore {
     }
 
     /// The user's generation and the epoch, creating the epoch if missing (`true` then).
-    async fn issuance_creating_epoch(
-        &self,
-        user_id: &str,
-    ) -> Result<(Issuance, bool), StoreError> {
+    async fn issuance_creating_epoch(&self, user_id: &str) -> Result<(Issuance, bool), StoreError> {
         let mut connection = self.connection.clone();
         let mut invocation = self.issuance.key(self.key("epoch", "current"));
         invocation

@@ -6,6 +6,7 @@
 use std::fmt;
 use std::future::Future;
 use std::marker::PhantomData;
+use std::net::{IpAddr, Ipv4Addr};
 use std::pin::Pin;
 use std::process::ExitCode;
 
@@ -82,7 +83,11 @@ impl<S: RequiredScope + 'static> FromRequest for Bearer<S> {
 }
 
 async fn token(app: AppData, request: HttpRequest, body: web::Bytes) -> HttpResponse {
-    to_actix(&app.token(&headers_of(&request), &body).await)
+    // A served TCP connection always has a peer; only hand-built test requests lack one.
+    let peer = request
+        .peer_addr()
+        .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |peer| peer.ip());
+    to_actix(&app.token(peer, &headers_of(&request), &body).await)
 }
 
 async fn revoke(app: AppData, request: HttpRequest, body: web::Bytes) -> HttpResponse {

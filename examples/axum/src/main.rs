@@ -4,12 +4,13 @@
 #![forbid(unsafe_code)]
 
 use std::marker::PhantomData;
+use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::sync::Arc;
 
 use axum::Router;
 use axum::body::{Body, Bytes};
-use axum::extract::{DefaultBodyLimit, FromRequestParts, Request, State};
+use axum::extract::{ConnectInfo, DefaultBodyLimit, FromRequestParts, Request, State};
 use axum::http::{HeaderMap, request::Parts};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -45,8 +46,13 @@ impl<S: RequiredScope> FromRequestParts<Arc<App>> for Bearer<S> {
 
 type AppState = State<Arc<App>>;
 
-async fn token(State(app): AppState, headers: HeaderMap, body: Bytes) -> Reply {
-    Reply(app.token(&headers, &body).await)
+async fn token(
+    State(app): AppState,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Reply {
+    Reply(app.token(peer.ip(), &headers, &body).await)
 }
 
 async fn revoke(State(app): AppState, headers: HeaderMap, body: Bytes) -> Reply {
@@ -156,7 +162,8 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let served = axum::serve(listener, router(started.app))
+    let service = router(started.app).into_make_service_with_connect_info::<SocketAddr>();
+    let served = axum::serve(listener, service)
         .with_graceful_shutdown(shutdown_signal())
         .await;
     match served {

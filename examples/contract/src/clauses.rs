@@ -1223,13 +1223,14 @@ pub async fn two_instances_share_postgres_and_redis(bin: &Path) {
         "family revoked by the replay",
     );
 
-    // Throttling counts failures on both instances together.
-    for (i, client) in [&on_a, &on_b, &on_a, &on_b].into_iter().enumerate() {
-        let reply = client
-            .password_grant(&fixture.dave.username, "wrong password!", None)
-            .await;
-        assert_oauth_error(&reply, 400, "invalid_grant", &format!("failure {i}"));
-    }
+    // Throttling counts attempts on both instances together, even when they arrive at once.
+    let both = [Arc::new(Client::new(&a)), Arc::new(Client::new(&b))];
+    let (refused, throttled) = concurrent_guesses(&both, &fixture.dave.username, 20).await;
+    assert_eq!(
+        (refused, throttled),
+        (4, 16),
+        "4 allowed across both instances"
+    );
     assert_eq!(
         on_a.password_grant(&fixture.dave.username, fixture.dave.password, None)
             .await
@@ -1313,6 +1314,267 @@ pub async fn redis_outage_gives_503_then_recovers(bin: &Path) {
         );
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
-    assert_eq!(client.get("/users/me", &pair.access).await.status, 200);
-    client.login(&fixture.alice).await;
+    // This Redis keeps nothing, so the restart lost every revocation: tokens from before it are
+    // refused (issue #12.3), and a new login works at once.
+    assert_invalid_token(
+        &client.get("/users/me", &pair.access).await,
+        "token from before a restart that lost Redis's state",
+    );
+    let fresh = client.login(&fixture.alice).await;
+    assert_eq!(client.get("/users/me", &fresh.access).await.status, 200);
+}
+
+/// Sends `count` wrong-password logins for `username` at once through `clients` (round robin)
+/// and returns how many got 400 and how many 429.
+async fn concurrent_guesses(
+    clients: &[Arc<Client>],
+    username: &str,
+    count: usize,
+) -> (usize, usize) {
+    let mut tasks = Vec::new();
+    for i in 0..count {
+        let client = clients[i % clients.len()].clone();
+        let username = username.to_owned();
+        tasks.push(tokio::spawn(async move {
+            client
+                .password_grant(&username, &format!("wrong guess {i}"), None)
+                .await
+        }));
+    }
+    let (mut refused, mut throttled) = (0, 0);
+    for task in tasks {
+        let reply = task.await.expect("guess task");
+        match reply.status {
+            400 => refused += 1,
+            429 => {
+                assert!(
+                    reply.header("retry-after").is_some(),
+                    "429 without Retry-After"
+                );
+                throttled += 1;
+            }
+            other => panic!("guess answered {other}: {}", reply.text()),
+        }
+    }
+    (refused, throttled)
+}
+
+/// Issue #12.1: guesses sent at once are counted before any password is checked, so no more
+/// than the limit are checked however many arrive together.
+pub async fn concurrent_guesses_are_counted_before_checking(bin: &Path) {
+    let fixture = Fixture::new();
+    let server = fixture
+        .start(
+            bin,
+            &["--max-failed-logins", "5", "--throttle-window", "600"],
+        )
+        .await;
+    let client = Arc::new(Client::new(&server));
+    let (refused, throttled) =
+        concurrent_guesses(std::slice::from_ref(&client), &fixture.alice.username, 40).await;
+    assert_eq!((refused, throttled), (5, 35));
+    let locked = client
+        .password_grant(&fixture.alice.username, fixture.alice.password, None)
+        .await;
+    assert_eq!(locked.status, 429, "the right password while locked");
+}
+
+/// Issue #12.2: one client address cannot spray usernames past its own limit; behind a trusted
+/// proxy the forwarded address counts, and a forwarded address from an untrusted peer does not.
+pub async fn client_address_limit_spans_usernames(bin: &Path) {
+    let fixture = Fixture::new();
+    let server = fixture
+        .start(
+            bin,
+            &[
+                "--max-logins-per-client",
+                "3",
+                "--trusted-proxy",
+                "127.0.0.1",
+            ],
+        )
+        .await;
+    let client = Client::new(&server);
+    let from = |address: &'static str, username: String| {
+        client
+            .request(reqwest::Method::POST, "/token")
+            .header("content-type", "application/x-www-form-urlencoded")
+            .header("x-forwarded-for", address)
+            .body(format!(
+                "grant_type=password&username={}&password=wrong",
+                crate::client::enc(&username)
+            ))
+    };
+    for i in 0..3 {
+        let reply = client
+            .execute(from("198.51.100.1", format!("sprayed-{i}")))
+            .await;
+        assert_oauth_error(&reply, 400, "invalid_grant", &format!("guess {i}"));
+    }
+    let reply = client
+        .execute(from("198.51.100.1", "sprayed-3".into()))
+        .await;
+    assert_eq!(
+        reply.status,
+        429,
+        "fourth username from one client: {}",
+        reply.text()
+    );
+    // Another client behind the same proxy is not affected.
+    let reply = client
+        .execute(from("198.51.100.2", fixture.alice.username.clone()))
+        .await;
+    assert_oauth_error(&reply, 400, "invalid_grant", "another forwarded client");
+
+    // Without --trusted-proxy the header is the client's own claim and changes nothing.
+    let fixture = Fixture::new();
+    let server = fixture.start(bin, &["--max-logins-per-client", "3"]).await;
+    let client = Client::new(&server);
+    for (i, forwarded) in ["198.51.100.1", "198.51.100.2", "198.51.100.3"]
+        .iter()
+        .enumerate()
+    {
+        let reply = client
+            .execute(
+                client
+                    .request(reqwest::Method::POST, "/token")
+                    .header("content-type", "application/x-www-form-urlencoded")
+                    .header("x-forwarded-for", *forwarded)
+                    .body(format!(
+                        "grant_type=password&username=spoofer-{i}&password=wrong"
+                    )),
+            )
+            .await;
+        assert_eq!(reply.status, 400, "guess {i}: {}", reply.text());
+    }
+    let reply = client
+        .password_grant(&fixture.alice.username, fixture.alice.password, None)
+        .await;
+    assert_eq!(
+        reply.status,
+        429,
+        "spoofed X-Forwarded-For was counted: {}",
+        reply.text()
+    );
+}
+
+/// Issue #12.2: logins past the hashing queue's bound are answered at once (503 with
+/// Retry-After) instead of queueing, and protected calls keep working during the storm.
+pub async fn login_storm_past_the_queue_bound_gets_503(bin: &Path) {
+    let fixture = Fixture::new();
+    // No waiting at all: a login that finds every hashing slot busy is refused.
+    let server = fixture.start(bin, &["--max-queued-logins", "0"]).await;
+    let client = Arc::new(Client::new(&server));
+    let pair = client.login(&fixture.alice).await;
+    let mut tasks = Vec::new();
+    for i in 0..60 {
+        let client = client.clone();
+        // Distinct unknown usernames: the per-username throttle never interferes.
+        tasks.push(tokio::spawn(async move {
+            client
+                .password_grant(&format!("storm-{i}"), "wrong password", None)
+                .await
+        }));
+    }
+    let me = client.get("/users/me", &pair.access).await;
+    assert_eq!(me.status, 200, "protected call during the storm");
+    let (mut refused, mut busy) = (0, 0);
+    for task in tasks {
+        let reply = task.await.expect("storm task");
+        match reply.status {
+            400 => refused += 1,
+            503 => {
+                assert_eq!(reply.error(), "temporarily_unavailable");
+                assert!(
+                    reply.header("retry-after").is_some(),
+                    "503 without Retry-After"
+                );
+                busy += 1;
+            }
+            other => panic!("storm login answered {other}: {}", reply.text()),
+        }
+    }
+    assert!(refused >= 1 && busy >= 1, "{refused} refused, {busy} busy");
+}
+
+/// Issue #12.3: Redis loses everything (FLUSHALL, then a restart of a server that keeps
+/// nothing) under two instances: no token issued before works on either afterwards, revoked,
+/// used or live alike, and logins afterwards work at once.
+pub async fn redis_data_loss_refuses_earlier_tokens(bin: &Path) {
+    let Some(mut redis) = PrivateRedis::start() else {
+        eprintln!("skipped: redis-server is not installed");
+        return;
+    };
+    let fixture = Fixture::new();
+    let key_file = fixture.dir.path("shared-key.json").display().to_string();
+    let url = redis.url();
+    let a = fixture
+        .start(bin, &["--redis-url", &url, "--key-file", &key_file])
+        .await;
+    let b = fixture
+        .start(bin, &["--redis-url", &url, "--key-file", &key_file])
+        .await;
+    let (on_a, on_b) = (Client::new(&a), Client::new(&b));
+
+    for loss in ["FLUSHALL", "restart"] {
+        let revoked = on_a.login(&fixture.alice).await;
+        assert_eq!(
+            on_b.form("/revoke", &format!("token={}", revoked.access))
+                .await
+                .status,
+            200
+        );
+        let used = on_a.login(&fixture.alice).await;
+        let rotated = tokens(on_b.refresh_grant(&used.refresh, None).await);
+        let cut = on_a.login(&fixture.dave).await;
+        assert_eq!(
+            on_b.post_empty("/users/me/logout-all", &cut.access)
+                .await
+                .status,
+            204
+        );
+        let live = on_b.login(&fixture.alice).await;
+        assert_eq!(on_a.get("/users/me", &live.access).await.status, 200);
+
+        match loss {
+            "FLUSHALL" => assert!(redis.flush_all(), "FLUSHALL"),
+            _ => assert!(redis.restart(), "redis-server restarted"),
+        }
+        // The instances reconnect by themselves after a restart.
+        for client in [&on_a, &on_b] {
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+            while client.get_anonymous("/health").await.status != 200 {
+                assert!(std::time::Instant::now() < deadline, "{loss}: no recovery");
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            }
+        }
+        for client in [&on_a, &on_b] {
+            for (what, token) in [
+                ("revoked", &revoked.access),
+                ("rotated", &rotated.access),
+                ("cut off", &cut.access),
+                ("live", &live.access),
+            ] {
+                assert_invalid_token(
+                    &client.get("/users/me", token).await,
+                    &format!("{loss}: {what}"),
+                );
+            }
+            for (what, token) in [("used", &used.refresh), ("live", &live.refresh)] {
+                assert_oauth_error(
+                    &client.refresh_grant(token, None).await,
+                    400,
+                    "invalid_grant",
+                    &format!("{loss}: {what} refresh token"),
+                );
+            }
+        }
+        let fresh = on_a.login(&fixture.alice).await;
+        assert_eq!(
+            on_b.get("/users/me", &fresh.access).await.status,
+            200,
+            "{loss}: fresh login"
+        );
+        tokens(on_b.refresh_grant(&fresh.refresh, None).await);
+    }
 }

@@ -47,7 +47,11 @@ macro_rules! contract_suite {
             startup_errors_exit_2_with_one_line,
             graceful_shutdown_on_sigterm,
             two_instances_share_postgres_and_redis,
-            redis_outage_gives_503_then_recovers
+            redis_outage_gives_503_then_recovers,
+            concurrent_guesses_are_counted_before_checking,
+            client_address_limit_spans_usernames,
+            login_storm_past_the_queue_bound_gets_503,
+            redis_data_loss_refuses_earlier_tokens
         );
     };
     (@each $bin:expr; $($clause:ident),* $(,)?) => {

@@ -201,6 +201,15 @@ impl PrivateRedis {
         }
     }
 
+    /// `FLUSHALL` through `redis-cli`; `false` if that failed.
+    pub fn flush_all(&self) -> bool {
+        std::process::Command::new("redis-cli")
+            .args(["-p", &self.port.to_string(), "FLUSHALL"])
+            .stdout(Stdio::null())
+            .status()
+            .is_ok_and(|status| status.success())
+    }
+
     /// Starts it again on the same port (empty: it keeps nothing); `false` if it did not come up.
     pub fn restart(&mut self) -> bool {
         self.stop();

@@ -1,6 +1,7 @@
 //! The contract's handlers over `http` types, so each framework only routes and converts.
 
 use std::future::Future;
+use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -87,6 +88,7 @@ pub struct App {
     items: Mutex<Vec<Item>>,
     health: Vec<HealthCheck>,
     request_timeout: Duration,
+    trusted_proxies: Vec<IpAddr>,
 }
 
 #[derive(Deserialize)]
@@ -114,7 +116,13 @@ struct Me<'a> {
 impl App {
     /// An application around `issuer`, reporting `health` on `/health`; a request taking longer
     /// than `request_timeout` (a slow client, a starved hasher) is answered 503.
-    pub fn new(issuer: TokenIssuer, health: Vec<HealthCheck>, request_timeout: Duration) -> Self {
+    /// `trusted_proxies` may name the client in `X-Forwarded-For`.
+    pub fn new(
+        issuer: TokenIssuer,
+        health: Vec<HealthCheck>,
+        request_timeout: Duration,
+        trusted_proxies: Vec<IpAddr>,
+    ) -> Self {
         let items = vec![
             Item {
                 id: 1,
@@ -132,6 +140,7 @@ impl App {
             items: Mutex::new(items),
             health,
             request_timeout,
+            trusted_proxies,
         }
     }
 
@@ -157,9 +166,10 @@ impl App {
         &self.issuer
     }
 
-    /// `POST /token`.
-    pub async fn token(&self, headers: &HeaderMap, body: &[u8]) -> HttpResponse {
-        oauth2::token_endpoint(&self.issuer, headers, body).await
+    /// `POST /token` from `peer`.
+    pub async fn token(&self, peer: IpAddr, headers: &HeaderMap, body: &[u8]) -> HttpResponse {
+        let client = oauth2::client_address(peer, headers, &self.trusted_proxies);
+        oauth2::token_endpoint(&self.issuer, client, headers, body).await
     }
 
     /// `POST /revoke`.

@@ -52,6 +52,22 @@ pub struct Config {
     #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=86_400))]
     pub throttle_window: u64,
 
+    /// Login attempts (successful ones included) per client address per window before 429,
+    /// whatever usernames it tries. Behind a reverse proxy, also pass --trusted-proxy, or every
+    /// client counts as the proxy.
+    #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_logins_per_client: u32,
+
+    /// A reverse proxy whose `X-Forwarded-For` names the client (repeat for several). Requests
+    /// from other peers are counted by their own address, whatever they send.
+    #[arg(long = "trusted-proxy", value_name = "IP")]
+    pub trusted_proxies: Vec<std::net::IpAddr>,
+
+    /// Logins that may wait for a password-hashing slot (default: 32 per core); past that a
+    /// login is answered 503 with `Retry-After` at once instead of queueing without end.
+    #[arg(long)]
+    pub max_queued_logins: Option<usize>,
+
     /// Seconds a request may take, body included, before it is answered 503.
     #[arg(long, env = "TOKENWARD_REQUEST_TIMEOUT", default_value_t = 10,
           value_parser = clap::value_parser!(u64).range(1..=300))]

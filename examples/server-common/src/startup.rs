@@ -10,6 +10,7 @@ use rand::distributions::Alphanumeric;
 use secrecy::SecretString;
 use tokenward::TokenIssuer;
 use tokenward::keys::{KeyAlgorithm, KeySet};
+use tokenward::password::PasswordHasher;
 use tokenward::store::{self, StoreError, User, UserStore};
 use tokenward::token::{Scopes, TokenCodec};
 
@@ -104,8 +105,20 @@ pub async fn start(config: &Config) -> Result<Started, StartupError> {
         max_failures: config.max_failed_logins,
         window_secs: config.throttle_window,
     };
+    let mut hasher = PasswordHasher::builder();
+    if let Some(waiting) = config.max_queued_logins {
+        hasher = hasher.max_waiting(waiting);
+    }
+    let hasher = hasher
+        .build()
+        .map_err(|e| fail(format!("password hashing: {e}")))?;
     let issuer = TokenIssuer::builder(codec, stores.users.clone(), stores.revocation.clone())
+        .password_hasher(hasher)
         .throttle(stores.throttle.clone(), policy)
+        .client_throttle(store::ThrottlePolicy {
+            max_failures: config.max_logins_per_client,
+            window_secs: config.throttle_window,
+        })
         .refresh_ttl(time::Duration::seconds(to_i64(config.refresh_ttl)))
         .build()
         .map_err(|e| fail(format!("token settings: {e}")))?;
@@ -130,6 +143,7 @@ pub async fn start(config: &Config) -> Result<Started, StartupError> {
             issuer,
             health,
             std::time::Duration::from_secs(config.request_timeout),
+            config.trusted_proxies.clone(),
         )),
         listener,
         address,
