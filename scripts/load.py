@@ -50,8 +50,9 @@ class Server:
         self.process = subprocess.Popen(
             [binary, "--bind", "127.0.0.1:0",
              "--database-url", f"sqlite://{workdir}/{name}.db",
-             # The storm must hash every attempt, not be answered 429 by the throttle.
-             "--max-failed-logins", "4000000000"],
+             # The storm must hash every attempt, not be answered 429 by the throttles.
+             "--max-failed-logins", "4000000000",
+             "--max-logins-per-client", "4000000000"],
             stdout=self.log, stderr=subprocess.STDOUT, cwd=workdir,
             env={**os.environ, "TOKENWARD_LOAD_BASELINE": "1"},
         )

@@ -690,6 +690,7 @@ async fn failed_logins_take_as_long_whatever_the_stored_hash() {
         .zip(&medians)
         .map(|((name, _), m)| format!("{name} {:.1} ms", m * 1e3))
         .collect();
+    eprintln!("failed-login medians: {}", report.join(", "));
     assert!(
         high <= low * 1.10,
         "failed-login medians differ by more than 10 %: {}",

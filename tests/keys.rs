@@ -245,6 +245,7 @@ fn missing_unreadable_and_huge_files_are_io_or_file_errors() {
     ));
     let huge = dir.path().join("huge.json");
     std::fs::write(&huge, vec![b' '; (1 << 20) + 10]).unwrap();
+    private(&huge);
     assert!(matches!(KeySet::load(&huge), Err(KeyError::File { .. })));
     let message = KeySet::load(dir.path().join("absent.json"))
         .unwrap_err()
@@ -359,4 +360,45 @@ fn debug_never_shows_key_material() {
         let codec = TokenCodec::builder(set, "i", "a").build().unwrap();
         assert!(!format!("{codec:?}").contains(&private[..16]));
     }
+}
+
+/// Owner-only permissions, as `KeySet::save` writes them.
+fn private(path: &std::path::Path) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
+}
+
+/// Issue #13.4: a key file group or others can read is refused with the fix in the message,
+/// as ssh refuses such private keys; the same file with owner-only permissions loads.
+#[cfg(unix)]
+#[test]
+fn key_files_others_can_read_are_refused() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("keys.json");
+    KeySet::generate(KeyAlgorithm::EdDSA)
+        .unwrap()
+        .save(&path)
+        .unwrap();
+    let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600, "saved owner-only");
+    for loose in [0o644, 0o640, 0o604, 0o660] {
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(loose)).unwrap();
+        let err = KeySet::load(&path).unwrap_err();
+        assert!(
+            matches!(err, KeyError::InsecureFile { .. }),
+            "{loose:o}: {err}"
+        );
+        let message = err.to_string();
+        assert!(message.contains("chmod 600"), "{message}");
+        assert!(
+            KeySet::load_or_generate(&path, KeyAlgorithm::EdDSA).is_err(),
+            "never replaced either"
+        );
+    }
+    private(&path);
+    KeySet::load(&path).unwrap();
 }

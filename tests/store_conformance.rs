@@ -540,67 +540,95 @@ where
     );
 }
 
-/// Instantiates the whole suite for one backend. `$users`, `$rev`, `$throttle` are async
-/// expressions building fresh store handles.
+/// Instantiates the suite for one backend: the user-store part if `users` is given, the
+/// revocation and throttle parts always. The arguments are async expressions building fresh
+/// store handles; `attr`s (an `#[ignore = ...]` for backends that need a service) go on every
+/// generated test.
 macro_rules! conformance {
-    ($backend:ident, users: $users:expr, revocation: $rev:expr, throttle: $throttle:expr) => {
+    ($backend:ident, $(#[$attr:meta])* users: $users:expr, revocation: $rev:expr, throttle: $throttle:expr) => {
         mod $backend {
             #[allow(unused_imports)]
             use super::*;
-
+            $(#[$attr])*
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn users_crud() {
-                if let Some(s) = $users {
-                    super::users_crud(s).await
-                }
+                super::users_crud($users).await
             }
+            $(#[$attr])*
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn users_list_in_pages() {
-                if let Some(s) = $users {
-                    super::users_list_in_pages(s).await
-                }
+                super::users_list_in_pages($users).await
             }
+            $(#[$attr])*
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn users_rehash_and_disable() {
-                if let Some(s) = $users {
-                    super::users_rehash_and_disable(s).await
-                }
+                super::users_rehash_and_disable($users).await
             }
+            $(#[$attr])*
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn revocation_by_jti_sid_and_generation() {
-                if let Some(s) = $rev {
-                    super::revocation_by_jti_sid_and_generation(s).await
-                }
+                super::revocation_by_jti_sid_and_generation($rev).await
             }
+            $(#[$attr])*
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn revocation_ping() {
-                if let Some(s) = $rev {
-                    super::revocation_ping(s).await
-                }
+                super::revocation_ping($rev).await
             }
+            $(#[$attr])*
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn refresh_consumed_once() {
-                if let Some(s) = $rev {
-                    super::refresh_consumed_once(s).await
-                }
+                super::refresh_consumed_once($rev).await
             }
+            $(#[$attr])*
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn hundred_concurrent_consumes_one_wins() {
-                if let Some(s) = $rev {
-                    super::hundred_concurrent_consumes_one_wins(s).await
-                }
+                super::hundred_concurrent_consumes_one_wins($rev).await
             }
+            $(#[$attr])*
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn throttle_windows() {
-                if let Some(s) = $throttle {
-                    super::throttle_windows(s).await
-                }
+                super::throttle_windows($throttle).await
             }
+            $(#[$attr])*
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn concurrent_attempts_admit_exactly_the_limit() {
-                if let Some(s) = $throttle {
-                    super::concurrent_attempts_admit_exactly_the_limit(s).await
-                }
+                super::concurrent_attempts_admit_exactly_the_limit($throttle).await
+            }
+        }
+    };
+    ($backend:ident, $(#[$attr:meta])* revocation: $rev:expr, throttle: $throttle:expr) => {
+        mod $backend {
+            #[allow(unused_imports)]
+            use super::*;
+            $(#[$attr])*
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn revocation_by_jti_sid_and_generation() {
+                super::revocation_by_jti_sid_and_generation($rev).await
+            }
+            $(#[$attr])*
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn revocation_ping() {
+                super::revocation_ping($rev).await
+            }
+            $(#[$attr])*
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn refresh_consumed_once() {
+                super::refresh_consumed_once($rev).await
+            }
+            $(#[$attr])*
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn hundred_concurrent_consumes_one_wins() {
+                super::hundred_concurrent_consumes_one_wins($rev).await
+            }
+            $(#[$attr])*
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn throttle_windows() {
+                super::throttle_windows($throttle).await
+            }
+            $(#[$attr])*
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn concurrent_attempts_admit_exactly_the_limit() {
+                super::concurrent_attempts_admit_exactly_the_limit($throttle).await
             }
         }
     };
@@ -610,14 +638,14 @@ mod memory_backend {
     use super::*;
     use tokenward::store::memory::{MemoryRevocation, MemoryThrottle};
 
-    fn users() -> Option<Arc<dyn UserStore>> {
-        Some(Arc::new(MemoryUserStore::new()))
+    fn users() -> Arc<dyn UserStore> {
+        Arc::new(MemoryUserStore::new())
     }
-    fn rev() -> Option<Arc<dyn TokenRevocation>> {
-        Some(Arc::new(MemoryRevocation::new()))
+    fn rev() -> Arc<dyn TokenRevocation> {
+        Arc::new(MemoryRevocation::new())
     }
-    fn throttle() -> Option<Arc<dyn LoginThrottle>> {
-        Some(Arc::new(MemoryThrottle::new()))
+    fn throttle() -> Arc<dyn LoginThrottle> {
+        Arc::new(MemoryThrottle::new())
     }
 
     conformance!(memory, users: users(), revocation: rev(), throttle: throttle());
@@ -671,14 +699,14 @@ mod sqlite_backend {
             .await
             .unwrap()
     }
-    async fn users() -> Option<Arc<dyn UserStore>> {
-        Some(Arc::new(store().await))
+    async fn users() -> Arc<dyn UserStore> {
+        Arc::new(store().await)
     }
-    async fn rev() -> Option<Arc<dyn TokenRevocation>> {
-        Some(Arc::new(store().await))
+    async fn rev() -> Arc<dyn TokenRevocation> {
+        Arc::new(store().await)
     }
-    async fn throttle() -> Option<Arc<dyn LoginThrottle>> {
-        Some(Arc::new(store().await))
+    async fn throttle() -> Arc<dyn LoginThrottle> {
+        Arc::new(store().await)
     }
 
     conformance!(sqlite, users: users().await, revocation: rev().await, throttle: throttle().await);
@@ -896,33 +924,28 @@ mod redis_backend {
     use super::*;
     use tokenward::store::redis::RedisStore;
 
-    fn url() -> Option<String> {
-        let url = std::env::var("TOKENWARD_TEST_REDIS_URL").ok();
-        if url.is_none() {
-            eprintln!("skipped: TOKENWARD_TEST_REDIS_URL is not set, Redis backend not tested");
-        }
-        url
+    /// The Redis these tests use. They are `#[ignore]`d by default, so reaching here means they
+    /// were asked for: a missing URL is a failure, not a silent pass.
+    fn url() -> String {
+        std::env::var("TOKENWARD_TEST_REDIS_URL")
+            .expect("set TOKENWARD_TEST_REDIS_URL (redis://127.0.0.1:6379) to run the Redis tests")
     }
 
-    async fn store() -> Option<RedisStore> {
-        let url = url()?;
-        Some(
-            RedisStore::open(&url, &unique("tokenward-test"))
-                .await
-                .unwrap(),
-        )
+    async fn store() -> RedisStore {
+        RedisStore::open(&url(), &unique("tokenward-test"))
+            .await
+            .unwrap()
     }
-    async fn users() -> Option<Arc<dyn UserStore>> {
-        None // Redis holds no users.
+    async fn rev() -> Arc<dyn TokenRevocation> {
+        Arc::new(store().await)
     }
-    async fn rev() -> Option<Arc<dyn TokenRevocation>> {
-        Some(Arc::new(store().await?))
-    }
-    async fn throttle() -> Option<Arc<dyn LoginThrottle>> {
-        Some(Arc::new(store().await?))
+    async fn throttle() -> Arc<dyn LoginThrottle> {
+        Arc::new(store().await)
     }
 
-    conformance!(redis, users: users().await, revocation: rev().await, throttle: throttle().await);
+    // Redis holds no users: only the revocation and throttle parts apply.
+    conformance!(redis, #[ignore = "needs Redis: set TOKENWARD_TEST_REDIS_URL, run with --ignored"]
+        revocation: rev().await, throttle: throttle().await);
 
     /// Deletes every key under `prefix`: what `FLUSHALL` does to this store, without touching
     /// the keys of tests running beside it.
@@ -943,9 +966,10 @@ mod redis_backend {
         }
     }
 
+    #[ignore = "needs Redis: set TOKENWARD_TEST_REDIS_URL, run with --ignored"]
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn flush_refuses_every_earlier_token() {
-        let Some(url) = url() else { return };
+        let url = url();
         let prefix = unique("tokenward-test");
         let store: Arc<dyn TokenRevocation> =
             Arc::new(RedisStore::open(&url, &prefix).await.unwrap());
@@ -957,11 +981,9 @@ mod redis_backend {
         .await;
     }
 
+    #[ignore = "needs redis-server on PATH, run with --ignored"]
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn restart_without_persistence_refuses_every_earlier_token() {
-        if url().is_none() {
-            return;
-        }
         let port = free_port();
         let server = PrivateRedis::start(port).expect("start a private redis-server");
         let store: Arc<dyn TokenRevocation> =
@@ -984,9 +1006,10 @@ mod redis_backend {
         .await;
     }
 
+    #[ignore = "needs Redis: set TOKENWARD_TEST_REDIS_URL, run with --ignored"]
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn revocations_outlive_the_leeway() {
-        let Some(url) = url() else { return };
+        let url = url();
         let prefix = unique("tokenward-test");
         let store = Arc::new(RedisStore::open(&url, &prefix).await.unwrap());
         // Redis expires keys by itself, in real time: check the expiry it was given.
@@ -1030,9 +1053,10 @@ mod redis_backend {
         super::revocations_outlive_the_leeway(store, |_| async {}).await;
     }
 
+    #[ignore = "needs Redis: set TOKENWARD_TEST_REDIS_URL, run with --ignored"]
     #[tokio::test]
     async fn two_store_objects_see_each_others_writes_at_once() {
-        let Some(url) = url() else { return };
+        let url = url();
         let prefix = unique("tokenward-shared");
         let a = RedisStore::open(&url, &prefix).await.unwrap();
         let b = RedisStore::open(&url, &prefix).await.unwrap();
@@ -1122,16 +1146,11 @@ mod redis_backend {
             .port()
     }
 
+    #[ignore = "needs redis-server on PATH, run with --ignored"]
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn outage_fails_closed_in_bounded_time_and_recovers() {
-        if url().is_none() {
-            return;
-        }
         let port = free_port();
-        let Some(server) = PrivateRedis::start(port) else {
-            eprintln!("skipped: could not start a private redis-server");
-            return;
-        };
+        let server = PrivateRedis::start(port).expect("start a private redis-server");
         let timeout = Duration::from_millis(500);
         let store = RedisStore::open_with_timeout(&server.url(), "outage", timeout)
             .await
@@ -1201,14 +1220,12 @@ mod postgres_backend {
     use super::*;
     use tokenward::store::postgres::PostgresStore;
 
-    fn url() -> Option<String> {
-        let url = std::env::var("TOKENWARD_TEST_POSTGRES_URL").ok();
-        if url.is_none() {
-            eprintln!(
-                "skipped: TOKENWARD_TEST_POSTGRES_URL is not set, PostgreSQL backend not tested"
-            );
-        }
-        url
+    /// The PostgreSQL these tests use. They are `#[ignore]`d by default, so reaching here
+    /// means they were asked for: a missing URL is a failure, not a silent pass.
+    fn url() -> String {
+        std::env::var("TOKENWARD_TEST_POSTGRES_URL").expect(
+            "set TOKENWARD_TEST_POSTGRES_URL (postgres://postgres@127.0.0.1:5432/test) to run the PostgreSQL tests",
+        )
     }
 
     /// A schema of its own per test: tests run in parallel against one database.
@@ -1216,35 +1233,37 @@ mod postgres_backend {
         unique("tw_test").replace('-', "_").to_lowercase()
     }
 
-    async fn store() -> Option<PostgresStore> {
-        let url = url()?;
-        Some(PostgresStore::open(&url, Some(&schema())).await.unwrap())
+    async fn store() -> PostgresStore {
+        PostgresStore::open(&url(), Some(&schema())).await.unwrap()
     }
-    async fn users() -> Option<Arc<dyn UserStore>> {
-        Some(Arc::new(store().await?))
+    async fn users() -> Arc<dyn UserStore> {
+        Arc::new(store().await)
     }
-    async fn rev() -> Option<Arc<dyn TokenRevocation>> {
-        Some(Arc::new(store().await?))
+    async fn rev() -> Arc<dyn TokenRevocation> {
+        Arc::new(store().await)
     }
-    async fn throttle() -> Option<Arc<dyn LoginThrottle>> {
-        Some(Arc::new(store().await?))
+    async fn throttle() -> Arc<dyn LoginThrottle> {
+        Arc::new(store().await)
     }
 
-    conformance!(postgres, users: users().await, revocation: rev().await, throttle: throttle().await);
+    conformance!(postgres, #[ignore = "needs PostgreSQL: set TOKENWARD_TEST_POSTGRES_URL, run with --ignored"]
+        users: users().await, revocation: rev().await, throttle: throttle().await);
 
+    #[ignore = "needs PostgreSQL: set TOKENWARD_TEST_POSTGRES_URL, run with --ignored"]
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn replaced_database_refuses_every_earlier_token() {
-        let Some(before) = store().await else { return };
+        let before = store().await;
         lost_state_refuses_every_earlier_token(Arc::new(before), || async {
             // A restored backup or a new cluster: the same code against an empty schema.
-            Arc::new(store().await.unwrap()) as Arc<dyn TokenRevocation>
+            Arc::new(store().await) as Arc<dyn TokenRevocation>
         })
         .await;
     }
 
+    #[ignore = "needs PostgreSQL: set TOKENWARD_TEST_POSTGRES_URL, run with --ignored"]
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn revocations_outlive_the_leeway() {
-        let Some(store) = store().await else { return };
+        let store = store().await;
         let store = Arc::new(store);
         let pruned = store.clone();
         super::revocations_outlive_the_leeway(store, |now| {
@@ -1256,16 +1275,16 @@ mod postgres_backend {
         .await;
     }
 
+    #[ignore = "needs PostgreSQL: set TOKENWARD_TEST_POSTGRES_URL, run with --ignored"]
     #[tokio::test]
     async fn check_with_user_in_one_statement() {
-        if let Some(store) = store().await {
-            super::check_with_user_answers_for_its_own_users(store).await;
-        }
+        super::check_with_user_answers_for_its_own_users(store().await).await;
     }
 
+    #[ignore = "needs PostgreSQL: set TOKENWARD_TEST_POSTGRES_URL, run with --ignored"]
     #[tokio::test]
     async fn two_store_objects_share_state_and_survive_a_reopen() {
-        let Some(url) = url() else { return };
+        let url = url();
         let schema = schema();
         let a = PostgresStore::open(&url, Some(&schema)).await.unwrap();
         let b = PostgresStore::open(&url, Some(&schema)).await.unwrap();
@@ -1299,9 +1318,6 @@ mod postgres_backend {
 
     #[tokio::test]
     async fn unreachable_database_fails_in_bounded_time_without_leaking_the_password() {
-        if url().is_none() {
-            return;
-        }
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
@@ -1322,10 +1338,14 @@ mod postgres_backend {
             text.contains("127.0.0.1") && !text.contains("s3cret"),
             "{text}"
         );
+        // The schema is checked before connecting.
         assert!(
-            PostgresStore::open(&url().unwrap(), Some("Bad-Schema"))
-                .await
-                .is_err()
+            PostgresStore::open(
+                &format!("postgres://app@127.0.0.1:{port}/db"),
+                Some("Bad-Schema")
+            )
+            .await
+            .is_err()
         );
     }
 }

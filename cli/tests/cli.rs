@@ -373,6 +373,11 @@ fn key_file_errors() {
         .stderr(predicate::str::contains("missing.json"));
     let malformed = dir.path().join("malformed.json");
     std::fs::write(&malformed, r#"{"format": "tokenward-keys/1", "active": "a", "keys": [{"kid": "a", "alg": "HS256", "key": "!!"}]}"#).unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&malformed, std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
     for args in [vec!["jwks"], vec!["keys", "rotate"]] {
         tokenward()
             .args(&args)

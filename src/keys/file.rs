@@ -88,6 +88,7 @@ impl KeySet {
             source,
         };
         let file = std::fs::File::open(path).map_err(io)?;
+        check_private(&file, path)?;
         let mut text = Zeroizing::new(String::new());
         file.take(MAX_FILE_BYTES + 1)
             .read_to_string(&mut text)
@@ -150,6 +151,42 @@ impl KeySet {
             other => other,
         }
     }
+}
+
+/// Refuses a key file that group or others may read or write, or that another user owns (and
+/// could therefore replace with keys of their choosing).
+#[cfg(unix)]
+fn check_private(file: &std::fs::File, path: &Path) -> Result<(), KeyError> {
+    use std::os::unix::fs::MetadataExt;
+    let metadata = file.metadata().map_err(|source| KeyError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let insecure = |reason: String| KeyError::InsecureFile {
+        path: path.to_path_buf(),
+        reason,
+    };
+    let mode = metadata.mode() & 0o777;
+    if mode & 0o077 != 0 {
+        return Err(insecure(format!(
+            "is accessible by group or others (mode {mode:03o}); run: chmod 600 {}",
+            path.display()
+        )));
+    }
+    let owner = metadata.uid();
+    let me = rustix::process::geteuid().as_raw();
+    if owner != me {
+        return Err(insecure(format!(
+            "is owned by uid {owner}, not by this process's uid {me}; run: chown {me} {}",
+            path.display()
+        )));
+    }
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn check_private(_: &std::fs::File, _: &Path) -> Result<(), KeyError> {
+    Ok(())
 }
 
 fn file_error(path: &Path, field: impl Into<String>, reason: impl Into<String>) -> KeyError {

@@ -77,6 +77,14 @@ pub enum KeyError {
     /// Two keys share a `kid`.
     #[error("duplicate key id {0:?}")]
     DuplicateKid(String),
+    /// A key file others could read or replace: refused, as ssh refuses such private keys.
+    #[error("key file {path} {reason}")]
+    InsecureFile {
+        /// The file.
+        path: std::path::PathBuf,
+        /// What is wrong and how to fix it.
+        reason: String,
+    },
     /// No key with this `kid`.
     #[error("no key with id {0:?}")]
     UnknownKid(String),

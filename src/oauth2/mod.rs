@@ -6,9 +6,17 @@
 //! is a few lines in any framework:
 //!
 //! ```
-//! # async fn handler(issuer: tokenward::TokenIssuer, headers: http::HeaderMap, body: Vec<u8>) {
+//! # async fn handler(
+//! #     issuer: tokenward::TokenIssuer,
+//! #     peer: std::net::SocketAddr,
+//! #     headers: http::HeaderMap,
+//! #     body: Vec<u8>,
+//! # ) {
+//! // Behind a reverse proxy, list it so its X-Forwarded-For names the client.
+//! let trusted_proxies = [];
+//! let client = tokenward::oauth2::client_address(peer.ip(), &headers, &trusted_proxies);
 //! let response: http::Response<Vec<u8>> =
-//!     tokenward::oauth2::token_endpoint(&issuer, &headers, &body).await;
+//!     tokenward::oauth2::token_endpoint(&issuer, client, &headers, &body).await;
 //! # }
 //! ```
 

@@ -17,7 +17,6 @@ mod sql;
 #[cfg_attr(docsrs, doc(cfg(feature = "sqlite")))]
 pub mod sqlite;
 mod traits;
-#[cfg(any(feature = "postgres", feature = "redis"))]
 mod url_redaction;
 mod users_file;
 

@@ -110,15 +110,5 @@ async fn open_redis(url: &str) -> Result<SharedState, StoreError> {
 }
 
 fn hide_password(url: &str) -> String {
-    #[cfg(any(feature = "postgres", feature = "redis"))]
-    {
-        super::url_redaction::redact_url(url)
-    }
-    #[cfg(not(any(feature = "postgres", feature = "redis")))]
-    {
-        match url.split_once('@') {
-            Some((_, host)) => format!("***@{host}"),
-            None => url.to_owned(),
-        }
-    }
+    super::url_redaction::redact_url(url)
 }

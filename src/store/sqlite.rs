@@ -11,6 +11,7 @@ use sqlx::{Row, SqlitePool};
 
 use super::bounded::{DEFAULT_TIMEOUT, bounded, prune_due};
 use super::sql::sql_store;
+use super::url_redaction::redact_url;
 use super::{
     Admission, Issuance, LoginThrottle, RevocationQuery, RevocationStatus, StoreError,
     ThrottlePolicy, TokenRevocation, User, UserLookup, UserStore,
@@ -41,19 +42,23 @@ impl SqliteStore {
     /// [`Self::open`] with an explicit per-call timeout.
     pub async fn open_with_timeout(url: &str, timeout: Duration) -> Result<Self, StoreError> {
         // sqlx would read anything else as a file name ("mysql://x" becomes a relative path).
+        let shown = redact_url(url);
         if !url.starts_with("sqlite:") {
             return Err(StoreError::Config(format!(
-                "{NAME}: expected a sqlite:// URL, got {url:?}"
+                "{NAME}: expected a sqlite:// URL, got {shown:?}"
             )));
         }
         let options = SqliteConnectOptions::from_str(url)
-            .map_err(|_| StoreError::Config(format!("{NAME}: invalid URL {url:?}")))?
+            .map_err(|_| StoreError::Config(format!("{NAME}: invalid URL {shown:?}")))?
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
             .busy_timeout(timeout);
         let in_memory = url.contains(":memory:");
+        if !in_memory {
+            create_private(options.get_filename());
+        }
         let pool = SqlitePoolOptions::new()
             // One connection for an in-memory database: each connection would see its own.
             .max_connections(if in_memory { 1 } else { 8 })
@@ -63,7 +68,7 @@ impl SqliteStore {
             .test_before_acquire(false)
             .connect_with(options)
             .await
-            .map_err(|e| StoreError::Unavailable(format!("{NAME}: cannot open {url:?}: {e}")))?;
+            .map_err(|e| StoreError::Unavailable(format!("{NAME}: cannot open {shown:?}: {e}")))?;
         MIGRATOR
             .run(&pool)
             .await
@@ -76,4 +81,15 @@ impl SqliteStore {
         store.establish_epoch().await?;
         Ok(store)
     }
+}
+
+/// Creates the database file, if it does not exist yet, readable and writable by its owner only:
+/// it holds password hashes. SQLite gives the `-wal` and `-shm` files the same permissions. An
+/// existing file is left as it is; any other failure is left for SQLite to report.
+fn create_private(path: &std::path::Path) {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let _ = options.open(path);
 }

@@ -1086,6 +1086,7 @@ pub async fn startup_errors_exit_2_with_one_line(bin: &Path) {
 
     let garbage_keys = dir.path("keys.json");
     std::fs::write(&garbage_keys, "{not json").unwrap();
+    set_mode(&garbage_keys, 0o600);
     let exit = Server::refused(
         bin,
         &[
@@ -1115,16 +1116,16 @@ pub async fn graceful_shutdown_on_sigterm(bin: &Path) {
     assert_eq!(server.terminate().await, Some(0), "clean exit on SIGTERM");
 }
 
-/// The PostgreSQL database and Redis of the shared-state clauses, or `None` (skipped).
-async fn shared_backends() -> Option<(String, String, DropDatabase)> {
+/// The PostgreSQL database and Redis of the shared-state clauses. The clause is `#[ignore]`d
+/// by default, so reaching here means it was asked for: missing URLs are a failure.
+async fn shared_backends() -> (String, String, DropDatabase) {
     let (Ok(pg), Ok(redis)) = (
         std::env::var("TOKENWARD_TEST_POSTGRES_URL"),
         std::env::var("TOKENWARD_TEST_REDIS_URL"),
     ) else {
-        eprintln!(
-            "skipped: set TOKENWARD_TEST_POSTGRES_URL and TOKENWARD_TEST_REDIS_URL to run the two-instance clause"
+        panic!(
+            "set TOKENWARD_TEST_POSTGRES_URL and TOKENWARD_TEST_REDIS_URL to run the two-instance clause"
         );
-        return None;
     };
     // A database of its own, so parallel runs never share users.
     let name = format!(
@@ -1140,11 +1141,11 @@ async fn shared_backends() -> Option<(String, String, DropDatabase)> {
         .await
         .expect("create a test database");
     let (base, _) = pg.rsplit_once('/').expect("a database name in the URL");
-    Some((
+    (
         format!("{base}/{name}"),
         redis,
         DropDatabase { admin, name },
-    ))
+    )
 }
 
 /// The test's database, dropped when the clause passes (`.ci/run` clears what failed runs left).
@@ -1165,9 +1166,7 @@ impl DropDatabase {
 }
 
 pub async fn two_instances_share_postgres_and_redis(bin: &Path) {
-    let Some((pg, redis, database)) = shared_backends().await else {
-        return;
-    };
+    let (pg, redis, database) = shared_backends().await;
     let fixture = Fixture::new();
     let key_file = fixture.dir.path("shared-key.json").display().to_string();
     let args = |users: bool| {
@@ -1262,10 +1261,7 @@ pub async fn two_instances_share_postgres_and_redis(bin: &Path) {
 }
 
 pub async fn redis_outage_gives_503_then_recovers(bin: &Path) {
-    let Some(mut redis) = PrivateRedis::start() else {
-        eprintln!("skipped: redis-server is not installed");
-        return;
-    };
+    let mut redis = PrivateRedis::start().expect("redis-server on PATH");
     let fixture = Fixture::new();
     let server = fixture.start(bin, &["--redis-url", &redis.url()]).await;
     let client = Client::new(&server);
@@ -1501,10 +1497,7 @@ pub async fn login_storm_past_the_queue_bound_gets_503(bin: &Path) {
 /// nothing) under two instances: no token issued before works on either afterwards, revoked,
 /// used or live alike, and logins afterwards work at once.
 pub async fn redis_data_loss_refuses_earlier_tokens(bin: &Path) {
-    let Some(mut redis) = PrivateRedis::start() else {
-        eprintln!("skipped: redis-server is not installed");
-        return;
-    };
+    let mut redis = PrivateRedis::start().expect("redis-server on PATH");
     let fixture = Fixture::new();
     let key_file = fixture.dir.path("shared-key.json").display().to_string();
     let url = redis.url();
@@ -1577,4 +1570,38 @@ pub async fn redis_data_loss_refuses_earlier_tokens(bin: &Path) {
         );
         tokens(on_b.refresh_grant(&fresh.refresh, None).await);
     }
+}
+
+#[cfg(unix)]
+fn set_mode(path: &Path, mode: u32) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).expect("chmod");
+}
+
+#[cfg(not(unix))]
+fn set_mode(_: &Path, _: u32) {}
+
+/// Issue #13.4: the SQLite database (password hashes) is created readable by its owner only, and
+/// a key file others can read stops the start with a one-line error saying how to fix it.
+pub async fn files_holding_secrets_are_private(bin: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    let fixture = Fixture::new();
+    let server = fixture.start(bin, &[]).await;
+    let client = Client::new(&server);
+    client.login(&fixture.alice).await;
+    drop(server);
+    for name in ["tokenward.db", "tokenward-key.json"] {
+        let path = fixture.dir.path(name);
+        let mode = std::fs::metadata(&path).expect(name).permissions().mode() & 0o777;
+        assert_eq!(mode & 0o077, 0, "{name} has mode {mode:o}");
+    }
+    let key_file = fixture.dir.path("tokenward-key.json");
+    set_mode(&key_file, 0o644);
+    let exit = Server::refused(bin, &fixture.args(&[])).await;
+    assert_eq!(exit.code, Some(2));
+    assert!(
+        exit.stderr.contains("chmod 600") && exit.stderr.trim().lines().count() == 1,
+        "{}",
+        exit.stderr
+    );
 }
