@@ -2,6 +2,7 @@
 //! fails with `Unavailable` in bounded time, and a write counter that schedules pruning.
 
 use std::future::Future;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
@@ -11,6 +12,7 @@ use super::StoreError;
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// Prune expired rows once every this many writes.
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
 const PRUNE_EVERY_WRITES: u64 = 4096;
 
 /// Runs `operation`, failing with `Unavailable` if it takes longer than `timeout`.
@@ -29,6 +31,7 @@ pub(crate) async fn bounded<T>(
 }
 
 /// Counts a write; `true` once every [`PRUNE_EVERY_WRITES`].
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
 pub(crate) fn prune_due(writes: &AtomicU64) -> bool {
     writes.fetch_add(1, Ordering::Relaxed) % PRUNE_EVERY_WRITES == PRUNE_EVERY_WRITES - 1
 }
