@@ -697,3 +697,66 @@ async fn failed_logins_take_as_long_whatever_the_stored_hash() {
         report.join(", ")
     );
 }
+
+/// #13.1: importing a users file never changes an existing user unless asked (`--update`), and
+/// then the changed users' earlier tokens stop working.
+#[tokio::test]
+async fn an_update_import_cuts_off_changed_users_and_a_plain_one_changes_nothing() {
+    use tokenward::store::{ImportMode, import_users};
+    let hasher = cheap_hasher();
+    let (users, _) = with_alice(&hasher).await;
+    let revocation = Arc::new(MemoryRevocation::new());
+    let clock = Arc::new(ManualClock::new(t0()));
+    let issuer = TokenIssuer::builder(codec(clock), users.clone(), revocation.clone())
+        .password_hasher(hasher.clone())
+        .build()
+        .unwrap();
+    let pair = issuer
+        .login("alice", &secret("alice password"), None)
+        .await
+        .unwrap();
+    let file = vec![user(
+        "alice",
+        hasher.hash(&secret("replaced password")).unwrap(),
+    )];
+
+    let report = import_users(
+        users.as_ref(),
+        revocation.as_ref(),
+        file.clone(),
+        ImportMode::InsertMissing,
+    )
+    .await
+    .unwrap();
+    assert_eq!((report.created, report.unchanged), (0, 1));
+    issuer
+        .validate(pair.access_token.expose_secret())
+        .await
+        .unwrap();
+    issuer
+        .login("alice", &secret("alice password"), None)
+        .await
+        .unwrap();
+
+    let report = import_users(
+        users.as_ref(),
+        revocation.as_ref(),
+        file,
+        ImportMode::Update,
+    )
+    .await
+    .unwrap();
+    assert_eq!(report.security_changed.len(), 1);
+    assert!(matches!(
+        issuer.validate(pair.access_token.expose_secret()).await,
+        Err(Error::InvalidToken(Rejection::CutOff))
+    ));
+    assert!(matches!(
+        issuer.login("alice", &secret("alice password"), None).await,
+        Err(Error::InvalidCredentials)
+    ));
+    issuer
+        .login("alice", &secret("replaced password"), None)
+        .await
+        .unwrap();
+}

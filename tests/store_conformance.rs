@@ -9,8 +9,8 @@ use tokenward::keys::{KeyAlgorithm, KeySet};
 use tokenward::password::{Argon2Params, HashFormat, PasswordHash, PasswordHasher};
 use tokenward::store::memory::MemoryUserStore;
 use tokenward::store::{
-    Admission, LoginThrottle, RevocationQuery, StoreError, ThrottlePolicy, TokenRevocation, User,
-    UserLookup, UserStore,
+    Admission, ImportMode, LoginThrottle, RevocationQuery, StoreError, ThrottlePolicy,
+    TokenRevocation, User, UserLookup, UserStore,
 };
 use tokenward::token::Scopes;
 use tokenward::token::{MAX_LEEWAY, TokenCodec};
@@ -374,6 +374,87 @@ where
     assert!(!rev.consume_refresh(&used, now + 30).await.unwrap());
 }
 
+/// Issue #13.1: an import creates missing users and leaves existing ones exactly as they are,
+/// unless asked to update them; then it reports which changed in a way that must cut off their
+/// tokens.
+pub async fn import_inserts_missing_and_updates_only_when_asked(users: Arc<dyn UserStore>) {
+    let (a, b) = (unique("import-a"), unique("import-b"));
+    let report = users
+        .import(vec![user(&a), user(&b)], ImportMode::InsertMissing)
+        .await
+        .unwrap();
+    assert_eq!((report.created, report.unchanged), (2, 0));
+    let stored_a = users.find_by_username(&a).await.unwrap().unwrap();
+    let stored_b = users.find_by_username(&b).await.unwrap().unwrap();
+
+    // The file changes a's hash and b's email: a restart's import changes nothing.
+    let mut new_a = stored_a.clone();
+    new_a.password_hash = hash("second password");
+    let mut new_b = stored_b.clone();
+    new_b.email = Some("b@example.com".into());
+    let file = vec![new_a.clone(), new_b.clone()];
+    let report = users
+        .import(file.clone(), ImportMode::InsertMissing)
+        .await
+        .unwrap();
+    assert_eq!((report.created, report.unchanged), (0, 2));
+    let kept = users.find_by_username(&a).await.unwrap().unwrap();
+    assert_eq!(
+        kept.password_hash.expose_secret(),
+        stored_a.password_hash.expose_secret(),
+        "an existing user's hash is never replaced without --update"
+    );
+
+    let report = users
+        .import(file.clone(), ImportMode::Update)
+        .await
+        .unwrap();
+    assert_eq!(report.security_changed, vec![stored_a.id.clone()]);
+    assert_eq!(
+        (report.created, report.updated, report.unchanged),
+        (0, 1, 0)
+    );
+    let updated = users.find_by_username(&a).await.unwrap().unwrap();
+    assert_eq!(updated.id, stored_a.id, "the id is kept");
+    assert_eq!(
+        updated.password_hash.expose_secret(),
+        new_a.password_hash.expose_secret()
+    );
+    assert_eq!(
+        users.find_by_username(&b).await.unwrap().unwrap().email,
+        new_b.email
+    );
+    // The same file again: nothing to do.
+    let report = users.import(file, ImportMode::Update).await.unwrap();
+    assert_eq!((report.unchanged, report.updated), (2, 0));
+    assert!(report.security_changed.is_empty());
+}
+
+/// Issue #13.1: two imports of one file at once (two instances starting together) end with one
+/// row per user and one id each.
+pub async fn concurrent_imports_make_one_row_per_user(
+    first: Arc<dyn UserStore>,
+    second: Arc<dyn UserStore>,
+) {
+    let prefix = unique("race");
+    let file: Vec<User> = (0..20).map(|i| user(&format!("{prefix}-{i:02}"))).collect();
+    let (one, two) = tokio::join!(
+        first.import(file.clone(), ImportMode::InsertMissing),
+        second.import(file, ImportMode::InsertMissing)
+    );
+    let (one, two) = (one.unwrap(), two.unwrap());
+    assert_eq!(one.created + two.created, 20);
+    assert_eq!(one.unchanged + two.unchanged, 20);
+    let listed: Vec<User> = first
+        .list(Some(&prefix), 100)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|u| u.username.starts_with(&prefix))
+        .collect();
+    assert_eq!(listed.len(), 20);
+}
+
 /// An issuer over `rev`, with users in memory (alice, password "alice password"), HS256 keys,
 /// the maximum leeway, and 15-minute access, refresh and session lifetimes.
 struct IssuerEnv {
@@ -566,6 +647,11 @@ macro_rules! conformance {
             }
             $(#[$attr])*
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn import_inserts_missing_and_updates_only_when_asked() {
+                super::import_inserts_missing_and_updates_only_when_asked($users).await
+            }
+            $(#[$attr])*
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn revocation_by_jti_sid_and_generation() {
                 super::revocation_by_jti_sid_and_generation($rev).await
             }
@@ -650,6 +736,12 @@ mod memory_backend {
 
     conformance!(memory, users: users(), revocation: rev(), throttle: throttle());
 
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn concurrent_imports_make_one_row_per_user() {
+        let store = users();
+        super::concurrent_imports_make_one_row_per_user(store.clone(), store).await;
+    }
+
     #[tokio::test]
     async fn restart_refuses_every_earlier_token() {
         let before: Arc<dyn TokenRevocation> = Arc::new(MemoryRevocation::new());
@@ -710,6 +802,34 @@ mod sqlite_backend {
     }
 
     conformance!(sqlite, users: users().await, revocation: rev().await, throttle: throttle().await);
+
+    /// Two store objects on one file, as two server processes have.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn concurrent_imports_make_one_row_per_user() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("tokenward.db").display());
+        let first = Arc::new(SqliteStore::open(&url).await.unwrap());
+        let second = Arc::new(SqliteStore::open(&url).await.unwrap());
+        super::concurrent_imports_make_one_row_per_user(first, second).await;
+    }
+
+    /// Issue #13.4: the database file holds password hashes: created owner-only, and SQLite
+    /// gives its WAL the same permissions.
+    #[cfg(unix)]
+    #[tokio::test]
+    async fn database_files_are_created_owner_only() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("tokenward.db");
+        let store = SqliteStore::open(&format!("sqlite://{}", path.display()))
+            .await
+            .unwrap();
+        store.upsert(user("someone")).await.unwrap();
+        for file in [path.clone(), dir.path().join("tokenward.db-wal")] {
+            let mode = std::fs::metadata(&file).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode & 0o077, 0, "{}: mode {mode:o}", file.display());
+        }
+    }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn replaced_database_refuses_every_earlier_token() {
@@ -1248,6 +1368,15 @@ mod postgres_backend {
 
     conformance!(postgres, #[ignore = "needs PostgreSQL: set TOKENWARD_TEST_POSTGRES_URL, run with --ignored"]
         users: users().await, revocation: rev().await, throttle: throttle().await);
+
+    #[ignore = "needs PostgreSQL: set TOKENWARD_TEST_POSTGRES_URL, run with --ignored"]
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn concurrent_imports_make_one_row_per_user() {
+        let schema = schema();
+        let first = Arc::new(PostgresStore::open(&url(), Some(&schema)).await.unwrap());
+        let second = Arc::new(PostgresStore::open(&url(), Some(&schema)).await.unwrap());
+        super::concurrent_imports_make_one_row_per_user(first, second).await;
+    }
 
     #[ignore = "needs PostgreSQL: set TOKENWARD_TEST_POSTGRES_URL, run with --ignored"]
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -132,10 +132,15 @@ enum TokenCommand {
 
 #[derive(Subcommand)]
 enum UsersCommand {
-    /// Upsert the users of a JSON users file (the servers' --users format).
+    /// Create the users of a JSON users file (the servers' --users format) that do not exist;
+    /// with --update, also bring existing users in line with the file. One transaction.
     Import {
         /// The users file.
         file: PathBuf,
+        /// Also change existing users; those whose hash, scopes or disabled flag change lose
+        /// every token issued so far.
+        #[arg(long)]
+        update: bool,
     },
     /// List users (never their hashes).
     List,
@@ -225,7 +230,7 @@ fn run_users(
     let runtime = tokio::runtime::Runtime::new().map_err(outcome::fail("starting the runtime"))?;
     runtime.block_on(async {
         match command {
-            UsersCommand::Import { file } => users::import(&target, &file).await,
+            UsersCommand::Import { file, update } => users::import(&target, &file, update).await,
             UsersCommand::List => users::list(&target).await,
             UsersCommand::Add {
                 username,

@@ -4,7 +4,7 @@ use std::path::Path;
 
 use serde_json::{Value, json};
 use tokenward::password::{PasswordError, PasswordHasher};
-use tokenward::store::{self, Stores, User};
+use tokenward::store::{self, ImportMode, Stores, User};
 use tokenward::token::Scopes;
 
 use crate::outcome::{Answer, Failure, Outcome, fail};
@@ -58,17 +58,47 @@ fn public(user: &User) -> Value {
     })
 }
 
-/// `users import FILE`.
-pub async fn import(target: &Target<'_>, file: &Path) -> Answer {
+/// `users import FILE [--update]`.
+pub async fn import(target: &Target<'_>, file: &Path, update: bool) -> Answer {
     let bytes = std::fs::read(file).map_err(fail(file.display()))?;
     let users = store::parse_users_file(&bytes).map_err(fail(file.display()))?;
     let stores = open(target).await?;
-    let count = store::import_users(stores.users.as_ref(), users)
-        .await
-        .map_err(fail("--database-url"))?;
+    let mode = if update {
+        ImportMode::Update
+    } else {
+        ImportMode::InsertMissing
+    };
+    let report = store::import_users(
+        stores.users.as_ref(),
+        stores.revocation.as_ref(),
+        users,
+        mode,
+    )
+    .await
+    .map_err(fail("--database-url"))?;
+    let cut_off = report.security_changed.len();
+    let human = if update {
+        format!(
+            "created {}, updated {} ({} with a new hash, scopes or disabled flag: their earlier tokens no longer work), unchanged {}",
+            report.created,
+            report.updated + cut_off,
+            cut_off,
+            report.unchanged
+        )
+    } else {
+        format!(
+            "created {}, left {} existing users as they are (use --update to change them)",
+            report.created, report.unchanged
+        )
+    };
     Ok(Outcome::ok(
-        format!("imported {count} users"),
-        json!({"imported": count}),
+        human,
+        json!({
+            "created": report.created,
+            "updated": report.updated + cut_off,
+            "cut_off": cut_off,
+            "unchanged": report.unchanged,
+        }),
     ))
 }
 

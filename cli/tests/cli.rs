@@ -452,7 +452,7 @@ fn users_lifecycle_on_sqlite() {
         .arg(&file)
         .assert()
         .success()
-        .stdout("imported 1 users\n");
+        .stdout("created 1, left 0 existing users as they are (use --update to change them)\n");
     users(&db)
         .args([
             "add",
@@ -528,6 +528,47 @@ fn users_lifecycle_on_sqlite() {
             .clone(),
     );
     assert_eq!(json[1]["disabled"], true);
+    // Issue #13.1: importing the file again leaves bob disabled; --update applies it (bob is
+    // enabled again, and as his disabled flag changed, his earlier tokens are cut off).
+    users(&db)
+        .arg("import")
+        .arg(&file)
+        .assert()
+        .success()
+        .stdout("created 0, left 1 existing users as they are (use --update to change them)\n");
+    let disabled = json_of(
+        &users(&db)
+            .args(["--json", "list"])
+            .assert()
+            .success()
+            .get_output()
+            .stdout
+            .clone(),
+    );
+    assert_eq!(disabled[1]["disabled"], true);
+    let update = json_of(
+        &users(&db)
+            .args(["--json", "import", "--update"])
+            .arg(&file)
+            .assert()
+            .success()
+            .get_output()
+            .stdout
+            .clone(),
+    );
+    assert_eq!(update["updated"], 1);
+    assert_eq!(update["cut_off"], 1);
+    let enabled = json_of(
+        &users(&db)
+            .args(["--json", "list"])
+            .assert()
+            .success()
+            .get_output()
+            .stdout
+            .clone(),
+    );
+    assert_eq!(enabled[1]["disabled"], false);
+    users(&db).args(["disable", "bob"]).assert().success();
     users(&db).args(["enable", "bob"]).assert().success();
     users(&db)
         .args(["set-password", "bob"])

@@ -8,8 +8,8 @@ use async_trait::async_trait;
 use rand::RngCore;
 
 use super::{
-    Admission, Issuance, LoginThrottle, RevocationQuery, RevocationStatus, StoreError,
-    ThrottlePolicy, TokenRevocation, User, UserStore,
+    Admission, ImportMode, ImportReport, Issuance, LoginThrottle, RevocationQuery,
+    RevocationStatus, StoreError, ThrottlePolicy, TokenRevocation, User, UserStore,
 };
 use crate::password::PasswordHash;
 
@@ -94,6 +94,31 @@ impl UserStore for MemoryUserStore {
         }
         user.password_hash = new.clone();
         Ok(true)
+    }
+
+    async fn import(&self, users: Vec<User>, mode: ImportMode) -> Result<ImportReport, StoreError> {
+        // One write lock for the whole file: all or nothing, and no interleaving import.
+        let mut stored = self.users.write().map_err(|_| poisoned("user store"))?;
+        let mut report = ImportReport::default();
+        for mut wanted in users {
+            let existing = stored.values().find(|u| u.username == wanted.username);
+            match existing {
+                Some(existing) => {
+                    if report.count_existing(existing, &wanted, mode) {
+                        wanted.id = existing.id.clone();
+                        stored.insert(wanted.id.clone(), wanted);
+                    }
+                }
+                None => {
+                    if wanted.id.is_empty() {
+                        wanted.id = new_user_id();
+                    }
+                    stored.insert(wanted.id.clone(), wanted);
+                    report.created += 1;
+                }
+            }
+        }
+        Ok(report)
     }
 
     async fn set_disabled(&self, id: &str, disabled: bool) -> Result<(), StoreError> {

@@ -29,8 +29,8 @@ pub use bounded::DEFAULT_TIMEOUT;
 
 pub use open::{Stores, open};
 pub use traits::{
-    Admission, Issuance, LoginThrottle, RevocationQuery, RevocationStatus, ThrottlePolicy,
-    TokenRevocation, User, UserLookup, UserStore,
+    Admission, ImportMode, ImportReport, Issuance, LoginThrottle, RevocationQuery,
+    RevocationStatus, ThrottlePolicy, TokenRevocation, User, UserLookup, UserStore,
 };
 pub use users_file::{MAX_USERS_FILE_BYTES, UsersFileError, import_users, parse_users_file};
 

@@ -13,8 +13,8 @@ use super::bounded::{DEFAULT_TIMEOUT, bounded, prune_due};
 use super::sql::sql_store;
 use super::url_redaction::redact_url;
 use super::{
-    Admission, Issuance, LoginThrottle, RevocationQuery, RevocationStatus, StoreError,
-    ThrottlePolicy, TokenRevocation, User, UserLookup, UserStore,
+    Admission, ImportMode, ImportReport, Issuance, LoginThrottle, RevocationQuery,
+    RevocationStatus, StoreError, ThrottlePolicy, TokenRevocation, User, UserLookup, UserStore,
 };
 use crate::password::PasswordHash;
 use crate::token::Scopes;

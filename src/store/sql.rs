@@ -269,6 +269,73 @@ macro_rules! sql_store {
                 .await
             }
 
+            async fn import(
+                &self,
+                users: Vec<User>,
+                mode: ImportMode,
+            ) -> Result<ImportReport, StoreError> {
+                // The whole file is one transaction, with one call's deadline per 100 users.
+                let rounds = u32::try_from(users.len() / 100 + 1).unwrap_or(u32::MAX);
+                bounded(NAME, self.timeout.saturating_mul(rounds), async {
+                    let mut tx = self.pool.begin().await.map_err(unavailable)?;
+                    let mut report = ImportReport::default();
+                    for mut wanted in users {
+                        if wanted.id.is_empty() {
+                            wanted.id = super::memory::new_user_id();
+                        }
+                        // Writing first takes SQLite's write lock before any read snapshot,
+                        // so two importers wait for each other instead of failing, and an
+                        // existing username (ours or a concurrent importer's) is left alone.
+                        let created = sqlx::query(
+                            "INSERT INTO users (id, username, password_hash, scopes, disabled, full_name, email) \
+                             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT(username) DO NOTHING",
+                        )
+                        .bind(&wanted.id)
+                        .bind(&wanted.username)
+                        .bind(wanted.password_hash.expose_secret())
+                        .bind(wanted.scopes.to_string())
+                        .bind(wanted.disabled)
+                        .bind(&wanted.full_name)
+                        .bind(&wanted.email)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(unavailable)?
+                        .rows_affected()
+                            == 1;
+                        if created {
+                            report.created += 1;
+                            continue;
+                        }
+                        let row = sqlx::query(&format!(
+                            "SELECT {USER_COLUMNS} FROM users WHERE username = $1"
+                        ))
+                        .bind(&wanted.username)
+                        .fetch_one(&mut *tx)
+                        .await
+                        .map_err(unavailable)?;
+                        let existing = user_from_row(&row)?;
+                        if report.count_existing(&existing, &wanted, mode) {
+                            sqlx::query(
+                                "UPDATE users SET password_hash = $1, scopes = $2, disabled = $3, \
+                                 full_name = $4, email = $5 WHERE id = $6",
+                            )
+                            .bind(wanted.password_hash.expose_secret())
+                            .bind(wanted.scopes.to_string())
+                            .bind(wanted.disabled)
+                            .bind(&wanted.full_name)
+                            .bind(&wanted.email)
+                            .bind(&existing.id)
+                            .execute(&mut *tx)
+                            .await
+                            .map_err(unavailable)?;
+                        }
+                    }
+                    tx.commit().await.map_err(unavailable)?;
+                    Ok(report)
+                })
+                .await
+            }
+
             async fn set_disabled(&self, id: &str, disabled: bool) -> Result<(), StoreError> {
                 bounded(NAME, self.timeout, async {
                     let result = sqlx::query("UPDATE users SET disabled = $1 WHERE id = $2")

@@ -13,8 +13,8 @@ use super::bounded::{DEFAULT_TIMEOUT, bounded, prune_due};
 use super::sql::sql_store;
 use super::url_redaction::redact_url;
 use super::{
-    Admission, Issuance, LoginThrottle, RevocationQuery, RevocationStatus, StoreError,
-    ThrottlePolicy, TokenRevocation, User, UserLookup, UserStore,
+    Admission, ImportMode, ImportReport, Issuance, LoginThrottle, RevocationQuery,
+    RevocationStatus, StoreError, ThrottlePolicy, TokenRevocation, User, UserLookup, UserStore,
 };
 use crate::password::PasswordHash;
 use crate::token::Scopes;
@@ -59,6 +59,39 @@ impl SqliteStore {
         if !in_memory {
             create_private(options.get_filename());
         }
+        // Processes starting at once on a new file race to switch it to WAL and to apply the
+        // migrations (SQLite has no migration lock): the loser sees "database is locked" or an
+        // applied migration it did not record. Trying again until the deadline lets both start.
+        let deadline = std::time::Instant::now() + timeout;
+        let pool = loop {
+            match Self::connect_and_migrate(options.clone(), in_memory, timeout).await {
+                Ok(pool) => break pool,
+                Err(_) if std::time::Instant::now() < deadline => {
+                    tokio::time::sleep(Duration::from_millis(25)).await;
+                }
+                Err(e) => {
+                    return Err(StoreError::Unavailable(format!(
+                        "{NAME}: cannot open {shown:?}: {e}"
+                    )));
+                }
+            }
+        };
+        let store = Self {
+            pool,
+            timeout,
+            writes: Default::default(),
+        };
+        store.establish_epoch().await?;
+        Ok(store)
+    }
+}
+
+impl SqliteStore {
+    async fn connect_and_migrate(
+        options: SqliteConnectOptions,
+        in_memory: bool,
+        timeout: Duration,
+    ) -> Result<SqlitePool, String> {
         let pool = SqlitePoolOptions::new()
             // One connection for an in-memory database: each connection would see its own.
             .max_connections(if in_memory { 1 } else { 8 })
@@ -68,18 +101,12 @@ impl SqliteStore {
             .test_before_acquire(false)
             .connect_with(options)
             .await
-            .map_err(|e| StoreError::Unavailable(format!("{NAME}: cannot open {shown:?}: {e}")))?;
+            .map_err(|e| e.to_string())?;
         MIGRATOR
             .run(&pool)
             .await
-            .map_err(|e| StoreError::Unavailable(format!("{NAME}: migration failed: {e}")))?;
-        let store = Self {
-            pool,
-            timeout,
-            writes: Default::default(),
-        };
-        store.establish_epoch().await?;
-        Ok(store)
+            .map_err(|e| format!("migration failed: {e}"))?;
+        Ok(pool)
     }
 }
 

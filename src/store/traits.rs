@@ -61,11 +61,86 @@ pub trait UserStore: Send + Sync + 'static {
         current: &PasswordHash,
         new: &PasswordHash,
     ) -> Result<bool, StoreError>;
+    /// Applies a users file in one transaction (all or nothing): users that do not exist are
+    /// created; existing ones are left exactly as they are with [`ImportMode::InsertMissing`],
+    /// or brought in line with the file with [`ImportMode::Update`] (their id kept). Two
+    /// imports racing on one store end with one row per username. The default refuses: a store
+    /// that cannot do this atomically (a read-only directory, say) should not pretend to.
+    async fn import(&self, users: Vec<User>, mode: ImportMode) -> Result<ImportReport, StoreError> {
+        let _ = (users, mode);
+        Err(StoreError::Config(
+            "this user store does not support importing users".into(),
+        ))
+    }
     /// Up to `limit` users ordered by username, starting after `after` (a username) if given:
     /// page through all users by passing the last username of the previous page.
     async fn list(&self, after: Option<&str>, limit: usize) -> Result<Vec<User>, StoreError>;
     /// Answers if the store is reachable (for health checks); `Unavailable` otherwise.
     async fn ping(&self) -> Result<(), StoreError>;
+}
+
+/// What [`UserStore::import`] does with users that already exist.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ImportMode {
+    /// Leave them exactly as they are: what a server does with `--users` at every start, so a
+    /// restart never undoes a password change, a hash upgrade or a disable.
+    InsertMissing,
+    /// Bring them in line with the file (an explicit operator action).
+    Update,
+}
+
+/// What an import did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ImportReport {
+    /// Users created.
+    pub created: usize,
+    /// Existing users left as they were (identical to the file, or not to be updated).
+    pub unchanged: usize,
+    /// Existing users changed only in name or email.
+    pub updated: usize,
+    /// Ids of existing users whose hash, scopes or disabled flag changed: their earlier tokens
+    /// must be cut off ([`crate::store::import_users`] does).
+    pub security_changed: Vec<String>,
+}
+
+impl User {
+    /// Whether `other` differs in what a token's validity depends on: the hash, the scopes,
+    /// the disabled flag.
+    pub(crate) fn security_differs(&self, other: &User) -> bool {
+        self.password_hash.expose_secret() != other.password_hash.expose_secret()
+            || self.scopes != other.scopes
+            || self.disabled != other.disabled
+    }
+
+    /// Whether `other` differs in anything but the id.
+    pub(crate) fn differs(&self, other: &User) -> bool {
+        self.security_differs(other)
+            || self.full_name != other.full_name
+            || self.email != other.email
+    }
+}
+
+impl ImportReport {
+    /// Counts `existing` (as stored before) against `wanted` (from the file) under `mode`;
+    /// `true` if the stored user must be replaced.
+    pub(crate) fn count_existing(
+        &mut self,
+        existing: &User,
+        wanted: &User,
+        mode: ImportMode,
+    ) -> bool {
+        if mode == ImportMode::InsertMissing || !existing.differs(wanted) {
+            self.unchanged += 1;
+            return false;
+        }
+        if existing.security_differs(wanted) {
+            self.security_changed.push(existing.id.clone());
+        } else {
+            self.updated += 1;
+        }
+        true
+    }
 }
 
 /// The identifiers one revocation check covers.

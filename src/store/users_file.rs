@@ -6,7 +6,7 @@
 
 use serde::Deserialize;
 
-use super::{StoreError, User, UserStore};
+use super::{ImportMode, ImportReport, StoreError, TokenRevocation, User, UserStore};
 use crate::issuer::MAX_USERNAME_BYTES;
 use crate::password::PasswordHash;
 use crate::token::Scopes;
@@ -93,6 +93,10 @@ pub fn parse_users_file(json: &[u8]) -> Result<Vec<User>, UsersFileError> {
                     "username must be 1 to {MAX_USERNAME_BYTES} bytes"
                 )));
             }
+            // Logins refuse such names before any lookup, so such a user could never log in.
+            if entry.username.chars().any(char::is_control) {
+                return Err(refuse("username contains a control character".into()));
+            }
             if !seen.insert(entry.username.clone()) {
                 return Err(refuse("username appears twice".into()));
             }
@@ -113,13 +117,34 @@ pub fn parse_users_file(json: &[u8]) -> Result<Vec<User>, UsersFileError> {
         .collect()
 }
 
-/// Upserts `users` (from [`parse_users_file`]) by username; returns how many were written.
-pub async fn import_users(store: &dyn UserStore, users: Vec<User>) -> Result<usize, StoreError> {
-    let count = users.len();
-    for user in users {
-        store.upsert(user).await?;
+/// Imports `users` (from [`parse_users_file`]) in one transaction, and cuts off the earlier
+/// tokens of every existing user whose hash, scopes or disabled flag it changes.
+///
+/// With [`ImportMode::InsertMissing`] (what a server does at every start) existing users are
+/// left exactly as they are, so nothing is cut off. With [`ImportMode::Update`] the cutoff
+/// happens twice, as for a password change: before the import for the users it is about to
+/// change (a failure in between leaves tokens revoked with the old data in place, never the
+/// reverse), and after it for the users it did change.
+pub async fn import_users(
+    store: &dyn UserStore,
+    revocation: &dyn TokenRevocation,
+    users: Vec<User>,
+    mode: ImportMode,
+) -> Result<ImportReport, StoreError> {
+    if mode == ImportMode::Update {
+        for wanted in &users {
+            if let Some(existing) = store.find_by_username(&wanted.username).await?
+                && existing.security_differs(wanted)
+            {
+                revocation.bump_user_generation(&existing.id).await?;
+            }
+        }
     }
-    Ok(count)
+    let report = store.import(users, mode).await?;
+    for id in &report.security_changed {
+        revocation.bump_user_generation(id).await?;
+    }
+    Ok(report)
 }
 
 #[cfg(test)]

@@ -1605,3 +1605,106 @@ pub async fn files_holding_secrets_are_private(bin: &Path) {
         exit.stderr
     );
 }
+
+/// Issue #13.1: a restart with the same `--users` file never undoes what happened since: a
+/// password change, a hash upgrade at login, a disable.
+pub async fn restart_with_the_users_file_undoes_nothing(bin: &Path) {
+    let fixture = Fixture::new();
+    let server = fixture.start(bin, &[]).await;
+    let client = Client::new(&server);
+    // alice changes her password; bob's bcrypt hash is upgraded by his login; carol (disabled
+    // in the file) is enabled and dave disabled by an operator.
+    let alice = client.login(&fixture.alice).await;
+    let changed = client
+        .post_json(
+            "/users/me/password",
+            &alice.access,
+            &json!({"current_password": fixture.alice.password,
+                    "new_password": "alice's brand new passphrase"}),
+        )
+        .await;
+    assert_eq!(changed.status, 204, "{}", changed.text());
+    client.login(&fixture.bob).await;
+    drop(server);
+    let store = open_store(&fixture).await;
+    let bob_hash = store
+        .find_by_username(&fixture.bob.username)
+        .await
+        .unwrap()
+        .expect("bob")
+        .password_hash;
+    assert_eq!(
+        bob_hash.format().to_string(),
+        "argon2id",
+        "upgraded at login"
+    );
+    let dave = store
+        .find_by_username(&fixture.dave.username)
+        .await
+        .unwrap()
+        .expect("dave");
+    store.set_disabled(&dave.id, true).await.unwrap();
+    drop(store);
+
+    let server = fixture.start(bin, &[]).await;
+    let client = Client::new(&server);
+    assert_oauth_error(
+        &client
+            .password_grant(&fixture.alice.username, fixture.alice.password, None)
+            .await,
+        400,
+        "invalid_grant",
+        "alice's old password came back",
+    );
+    assert_eq!(
+        client
+            .password_grant(
+                &fixture.alice.username,
+                "alice's brand new passphrase",
+                None
+            )
+            .await
+            .status,
+        200
+    );
+    assert_oauth_error(
+        &client
+            .password_grant(&fixture.dave.username, fixture.dave.password, None)
+            .await,
+        400,
+        "invalid_grant",
+        "dave was enabled again",
+    );
+    drop(server);
+    let store = open_store(&fixture).await;
+    let bob_after = store
+        .find_by_username(&fixture.bob.username)
+        .await
+        .unwrap()
+        .expect("bob");
+    assert_eq!(
+        bob_after.password_hash.expose_secret(),
+        bob_hash.expose_secret(),
+        "bob's upgraded hash was replaced by the file's bcrypt"
+    );
+}
+
+/// Issue #13.1: two instances starting at once with the same `--users` file on one database end
+/// with one row per user.
+pub async fn two_instances_importing_at_once_make_one_row_per_user(bin: &Path) {
+    let fixture = Fixture::new();
+    let key_file = fixture.dir.path("shared-key.json").display().to_string();
+    let args = fixture.args(&["--key-file", &key_file]);
+    let (a, b) = tokio::join!(Server::start(bin, &args), Server::start(bin, &args));
+    let (on_a, on_b) = (Client::new(&a), Client::new(&b));
+    let pair = on_a.login(&fixture.alice).await;
+    assert_eq!(on_b.get("/users/me", &pair.access).await.status, 200);
+    drop((a, b));
+    let store = open_store(&fixture).await;
+    let users = store.list(None, 100).await.unwrap();
+    let mut names: Vec<&str> = users.iter().map(|u| u.username.as_str()).collect();
+    names.sort_unstable();
+    names.dedup();
+    assert_eq!(users.len(), 4, "one row per user: {names:?}");
+    assert_eq!(names.len(), 4);
+}

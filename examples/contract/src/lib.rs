@@ -50,7 +50,9 @@ macro_rules! contract_suite {
             concurrent_guesses_are_counted_before_checking,
             client_address_limit_spans_usernames,
             login_storm_past_the_queue_bound_gets_503,
-            files_holding_secrets_are_private
+            files_holding_secrets_are_private,
+            restart_with_the_users_file_undoes_nothing,
+            two_instances_importing_at_once_make_one_row_per_user
         );
         $crate::contract_suite!(@ignored $bin;
             "needs PostgreSQL and Redis: set TOKENWARD_TEST_POSTGRES_URL and TOKENWARD_TEST_REDIS_URL, run with --ignored";

@@ -125,10 +125,20 @@ pub async fn start(config: &Config) -> Result<Started, StartupError> {
 
     match imported {
         Some(users) => {
-            let count = store::import_users(stores.users.as_ref(), users)
-                .await
-                .map_err(|e| fail(format!("--users: {e}")))?;
-            println!("imported {count} users");
+            // Users that exist are left alone: a restart never undoes a password change, a
+            // hash upgrade or a disable (`tokenward users import --update` applies a file).
+            let report = store::import_users(
+                stores.users.as_ref(),
+                stores.revocation.as_ref(),
+                users,
+                store::ImportMode::InsertMissing,
+            )
+            .await
+            .map_err(|e| fail(format!("--users: {e}")))?;
+            println!(
+                "imported {} new users ({} already existed and were left as they are)",
+                report.created, report.unchanged
+            );
         }
         None => create_demo_user(&issuer, stores.users.as_ref()).await?,
     }
