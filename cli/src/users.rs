@@ -31,6 +31,24 @@ async fn open(target: &Target<'_>) -> Result<Stores, Failure> {
     Ok(stores)
 }
 
+/// [`open`], for a command that writes a cutoff: refused when the servers keep revocations in
+/// Redis (they record that in the database at start) and no `--redis-url` was given, since the
+/// cutoff would land where no server looks.
+async fn open_for_cutoff(target: &Target<'_>) -> Result<Stores, Failure> {
+    let stores = open(target).await?;
+    let recorded = stores
+        .users
+        .setting(store::REVOCATION_STORE_SETTING)
+        .await
+        .map_err(fail("--database-url"))?;
+    if recorded.as_deref() == Some(store::REVOCATION_IN_REDIS) && target.redis_url.is_none() {
+        return Err(Failure::new(
+            "the servers keep revocations in Redis: pass the same --redis-url, or this cutoff would not reach them",
+        ));
+    }
+    Ok(stores)
+}
+
 async fn find(stores: &Stores, username: &str) -> Result<Option<User>, Failure> {
     stores
         .users
@@ -62,7 +80,11 @@ fn public(user: &User) -> Value {
 pub async fn import(target: &Target<'_>, file: &Path, update: bool) -> Answer {
     let bytes = std::fs::read(file).map_err(fail(file.display()))?;
     let users = store::parse_users_file(&bytes).map_err(fail(file.display()))?;
-    let stores = open(target).await?;
+    let stores = if update {
+        open_for_cutoff(target).await?
+    } else {
+        open(target).await?
+    };
     let mode = if update {
         ImportMode::Update
     } else {
@@ -212,7 +234,7 @@ pub async fn set_disabled(target: &Target<'_>, username: &str, disabled: bool) -
 
 /// `users set-password USER`: new password (policy-checked); every earlier token stops working.
 pub async fn set_password(target: &Target<'_>, username: &str) -> Answer {
-    let stores = open(target).await?;
+    let stores = open_for_cutoff(target).await?;
     let Some(user) = find(&stores, username).await? else {
         return Ok(no_such_user(username));
     };
@@ -220,18 +242,22 @@ pub async fn set_password(target: &Target<'_>, username: &str) -> Answer {
         Ok(hash) => hash,
         Err(weak) => return Ok(weak),
     };
-    // Cut off first, as the issuer does: a failure in between never leaves old tokens valid
-    // under a new password.
-    stores
-        .revocation
-        .bump_user_generation(&user.id)
-        .await
-        .map_err(fail("revocation store"))?;
+    // Cut off, write, cut off again, as the issuer does: a failure in between never leaves old
+    // tokens valid under a new password, and a login that read the old hash is cut off too.
+    let cut_off = || async {
+        stores
+            .revocation
+            .bump_user_generation(&user.id)
+            .await
+            .map_err(fail("revocation store"))
+    };
+    cut_off().await?;
     stores
         .users
         .update_password_hash(&user.id, &hash)
         .await
         .map_err(fail("--database-url"))?;
+    cut_off().await?;
     Ok(Outcome::ok(
         format!("password of {username} changed; earlier tokens no longer work"),
         json!({"ok": true, "username": username}),
@@ -240,7 +266,7 @@ pub async fn set_password(target: &Target<'_>, username: &str) -> Answer {
 
 /// `users revoke-all USER`: every token the user holds stops working; new logins still work.
 pub async fn revoke_all(target: &Target<'_>, username: &str) -> Answer {
-    let stores = open(target).await?;
+    let stores = open_for_cutoff(target).await?;
     let Some(user) = find(&stores, username).await? else {
         return Ok(no_such_user(username));
     };

@@ -664,3 +664,50 @@ fn users_bad_inputs() {
         .code(2)
         .stderr(predicate::str::contains("line 1"));
 }
+
+/// Issue #13.2: when the servers keep revocations in Redis (they record it in the database at
+/// start), a cutoff without --redis-url is refused with a one-line error naming the flag,
+/// instead of being written where no server looks and reported as done.
+#[test]
+fn cutoffs_refuse_to_miss_the_servers_revocation_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("users.db").display());
+    users(&db)
+        .args(["add", "erin"])
+        .write_stdin("a long and unusual passphrase\n")
+        .assert()
+        .success();
+    // What a server started with --redis-url records.
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let store = tokenward::store::sqlite::SqliteStore::open(&db)
+            .await
+            .unwrap();
+        use tokenward::store::UserStore;
+        store
+            .put_setting(
+                tokenward::store::REVOCATION_STORE_SETTING,
+                tokenward::store::REVOCATION_IN_REDIS,
+            )
+            .await
+            .unwrap();
+    });
+    for (args, stdin) in [
+        (&["revoke-all", "erin"][..], ""),
+        (&["set-password", "erin"], "another long passphrase\n"),
+    ] {
+        let output = users(&db)
+            .args(args)
+            .write_stdin(stdin)
+            .assert()
+            .code(2)
+            .get_output()
+            .stderr
+            .clone();
+        let stderr = String::from_utf8(output).unwrap();
+        assert!(stderr.contains("--redis-url"), "{args:?}: {stderr}");
+        assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    }
+    // Commands that write no cutoff still work.
+    users(&db).args(["list"]).assert().success();
+}

@@ -27,7 +27,9 @@ pub mod redis;
 #[cfg(any(feature = "sqlite", feature = "postgres", feature = "redis"))]
 pub use bounded::DEFAULT_TIMEOUT;
 
-pub use open::{Stores, open};
+pub use open::{
+    REVOCATION_IN_DATABASE, REVOCATION_IN_REDIS, REVOCATION_STORE_SETTING, Stores, open,
+};
 pub use traits::{
     Admission, ImportMode, ImportReport, Issuance, LoginThrottle, RevocationQuery,
     RevocationStatus, ThrottlePolicy, TokenRevocation, User, UserLookup, UserStore,

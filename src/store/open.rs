@@ -6,6 +6,15 @@ use std::sync::Arc;
 use super::memory::{MemoryRevocation, MemoryThrottle, MemoryUserStore};
 use super::{LoginThrottle, StoreError, TokenRevocation, UserStore};
 
+/// The [setting](UserStore::setting) naming where the servers keep revocations:
+/// [`REVOCATION_IN_REDIS`] or [`REVOCATION_IN_DATABASE`]. Servers record it at start; tools that
+/// write cutoffs read it.
+pub const REVOCATION_STORE_SETTING: &str = "revocation_store";
+/// Revocations are in Redis (`--redis-url`).
+pub const REVOCATION_IN_REDIS: &str = "redis";
+/// Revocations are in the user database.
+pub const REVOCATION_IN_DATABASE: &str = "database";
+
 /// The three stores an issuer needs.
 #[derive(Clone)]
 pub struct Stores {

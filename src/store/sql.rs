@@ -336,6 +336,33 @@ macro_rules! sql_store {
                 .await
             }
 
+            async fn setting(&self, name: &str) -> Result<Option<String>, StoreError> {
+                bounded(NAME, self.timeout, async {
+                    sqlx::query_scalar("SELECT value FROM settings WHERE name = $1")
+                        .bind(name)
+                        .fetch_optional(&self.pool)
+                        .await
+                        .map_err(unavailable)
+                })
+                .await
+            }
+
+            async fn put_setting(&self, name: &str, value: &str) -> Result<(), StoreError> {
+                bounded(NAME, self.timeout, async {
+                    sqlx::query(
+                        "INSERT INTO settings (name, value) VALUES ($1, $2) \
+                         ON CONFLICT(name) DO UPDATE SET value = excluded.value",
+                    )
+                    .bind(name)
+                    .bind(value)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(unavailable)?;
+                    Ok(())
+                })
+                .await
+            }
+
             async fn set_disabled(&self, id: &str, disabled: bool) -> Result<(), StoreError> {
                 bounded(NAME, self.timeout, async {
                     let result = sqlx::query("UPDATE users SET disabled = $1 WHERE id = $2")

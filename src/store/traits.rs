@@ -72,6 +72,18 @@ pub trait UserStore: Send + Sync + 'static {
             "this user store does not support importing users".into(),
         ))
     }
+    /// A named value describing the deployment, kept beside the users (for example where the
+    /// servers keep revocations, so tools can refuse to write a cutoff where no server looks).
+    /// The default keeps none.
+    async fn setting(&self, name: &str) -> Result<Option<String>, StoreError> {
+        let _ = name;
+        Ok(None)
+    }
+    /// Records a [setting](Self::setting). The default keeps nothing.
+    async fn put_setting(&self, name: &str, value: &str) -> Result<(), StoreError> {
+        let _ = (name, value);
+        Ok(())
+    }
     /// Up to `limit` users ordered by username, starting after `after` (a username) if given:
     /// page through all users by passing the last username of the previous page.
     async fn list(&self, after: Option<&str>, limit: usize) -> Result<Vec<User>, StoreError>;

@@ -1570,6 +1570,16 @@ pub async fn redis_data_loss_refuses_earlier_tokens(bin: &Path) {
         );
         tokens(on_b.refresh_grant(&fresh.refresh, None).await);
     }
+    // Issue #13.2: recorded for the CLI, which then refuses cutoffs without --redis-url.
+    assert_eq!(
+        open_store(&fixture)
+            .await
+            .setting(tokenward::store::REVOCATION_STORE_SETTING)
+            .await
+            .unwrap()
+            .as_deref(),
+        Some(tokenward::store::REVOCATION_IN_REDIS)
+    );
 }
 
 #[cfg(unix)]

@@ -91,6 +91,17 @@ pub async fn start(config: &Config) -> Result<Started, StartupError> {
             .await
             .map_err(|e| fail(format!("--redis-url: {e}")))?;
     }
+    // Tools that write cutoffs (`tokenward users revoke-all`) read where to write them here.
+    let revocation_store = if config.redis_url.is_some() {
+        store::REVOCATION_IN_REDIS
+    } else {
+        store::REVOCATION_IN_DATABASE
+    };
+    stores
+        .users
+        .put_setting(store::REVOCATION_STORE_SETTING, revocation_store)
+        .await
+        .map_err(|e| fail(format!("--database-url: {e}")))?;
 
     let keys = match config.key_file_path() {
         Some(path) => KeySet::load_or_generate(&path, KeyAlgorithm::DEFAULT)
