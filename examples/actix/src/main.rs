@@ -194,6 +194,12 @@ async fn main() -> ExitCode {
         Err(err) => return startup_failed(&err),
     };
     let app = web::Data::from(started.app);
+    let header_timeout = std::time::Duration::from_secs(config.header_timeout);
+    let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
+    // actix-web counts connections per worker.
+    let connections_per_worker = usize::try_from(config.max_connections)
+        .unwrap_or(usize::MAX)
+        .div_ceil(workers);
     let server = actix_web::HttpServer::new(move || {
         actix_web::App::new()
             .app_data(app.clone())
@@ -227,6 +233,12 @@ async fn main() -> ExitCode {
             .default_service(web::to(|| async { to_actix(&api::not_found()) }))
     })
     .disable_signals()
+    .workers(workers)
+    // Slow and idle clients: the request head must arrive within the header timeout, and an
+    // idle kept-alive connection is closed after it.
+    .client_request_timeout(header_timeout)
+    .keep_alive(header_timeout)
+    .max_connections(connections_per_worker)
     .listen(started.listener);
     let server = match server {
         Ok(server) => server.run(),

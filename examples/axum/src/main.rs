@@ -3,10 +3,12 @@
 
 #![forbid(unsafe_code)]
 
+use std::future::Future;
 use std::marker::PhantomData;
 use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Router;
 use axum::body::{Body, Bytes};
@@ -15,10 +17,17 @@ use axum::http::{HeaderMap, request::Parts};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use hyper::body::Incoming;
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
 use tokenward_server_common::api::{
     self, AnyScope, Caller, HttpResponse, ItemsRead, ItemsWrite, RequiredScope,
 };
 use tokenward_server_common::{App, shutdown_signal, startup_failed};
+use tokio::sync::Semaphore;
+use tower::ServiceExt;
 
 /// Converts a framework-neutral response.
 struct Reply(HttpResponse);
@@ -148,6 +157,68 @@ fn router(app: Arc<App>) -> Router {
         .with_state(app)
 }
 
+/// What a connection may cost the server.
+struct ConnectionLimits {
+    /// Time to send a request's headers, the first or the next on a kept-alive connection.
+    header_timeout: Duration,
+    /// Connections served at once; more are closed as soon as they are accepted.
+    max_connections: usize,
+}
+
+/// Serves `router` on `listener` until `shutdown`, then lets requests in flight finish (up to
+/// 10 s). `axum::serve` runs hyper without a timer, so it has no header-read timeout and a
+/// client that sends a byte a second holds a connection forever; this loop sets hyper's
+/// header-read timeout (which hyper also applies while a kept-alive connection waits for its
+/// next request) and caps the open connections.
+async fn serve(
+    listener: tokio::net::TcpListener,
+    router: Router,
+    limits: ConnectionLimits,
+    shutdown: impl Future<Output = ()>,
+) -> std::io::Result<()> {
+    let open = Arc::new(Semaphore::new(limits.max_connections));
+    let graceful = GracefulShutdown::new();
+    let mut builder = http1::Builder::new();
+    builder
+        .timer(TokioTimer::new())
+        .header_read_timeout(limits.header_timeout);
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                // Out of file descriptors or a connection reset before accept: try again
+                // shortly instead of spinning.
+                Err(_) => {
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let Ok(permit) = open.clone().try_acquire_owned() else {
+            drop(stream);
+            continue;
+        };
+        let router = router.clone();
+        let service = service_fn(move |mut request: Request<Incoming>| {
+            request.extensions_mut().insert(ConnectInfo(peer));
+            router.clone().oneshot(request)
+        });
+        let connection = graceful.watch(builder.serve_connection(TokioIo::new(stream), service));
+        tokio::spawn(async move {
+            // A timed-out or reset connection is the client's business.
+            let _ = connection.await;
+            drop(permit);
+        });
+    }
+    tokio::select! {
+        () = graceful.shutdown() => {}
+        () = tokio::time::sleep(Duration::from_secs(10)) => {}
+    }
+    Ok(())
+}
+
 #[tokio::main]
 async fn main() -> ExitCode {
     let config = tokenward_server_common::config_from_args();
@@ -162,10 +233,11 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let service = router(started.app).into_make_service_with_connect_info::<SocketAddr>();
-    let served = axum::serve(listener, service)
-        .with_graceful_shutdown(shutdown_signal())
-        .await;
+    let limits = ConnectionLimits {
+        header_timeout: Duration::from_secs(config.header_timeout),
+        max_connections: usize::try_from(config.max_connections).unwrap_or(usize::MAX),
+    };
+    let served = serve(listener, router(started.app), limits, shutdown_signal()).await;
     match served {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {

@@ -1718,3 +1718,85 @@ pub async fn two_instances_importing_at_once_make_one_row_per_user(bin: &Path) {
     assert_eq!(users.len(), 4, "one row per user: {names:?}");
     assert_eq!(names.len(), 4);
 }
+
+/// Opens a connection to `address` and sends `request` one byte every 250 ms; returns how long
+/// until the server closed the connection (or answered it), or `None` if it took everything
+/// without doing either.
+async fn dribble(address: String, request: &'static [u8]) -> Option<std::time::Duration> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(&address).await.ok()?;
+    let started = std::time::Instant::now();
+    let mut buffer = [0u8; 256];
+    for byte in request {
+        if stream.write_all(std::slice::from_ref(byte)).await.is_err() {
+            return Some(started.elapsed());
+        }
+        // Anything from the server (a 408, or the end of the stream) means it cut us off.
+        let pace = std::time::Duration::from_millis(250);
+        if tokio::time::timeout(pace, stream.read(&mut buffer))
+            .await
+            .is_ok()
+        {
+            return Some(started.elapsed());
+        }
+    }
+    None
+}
+
+/// Issue #13.3: 200 connections sending their headers a byte at a time do not keep a normal
+/// client from an answer within 1 s, and are closed within the header timeout; a kept-alive
+/// connection that goes idle is closed too.
+pub async fn slow_and_idle_connections_are_closed(bin: &Path) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    const REQUEST: &[u8] = b"GET /health HTTP/1.1\r\nHost: tokenward.test\r\nAccept: */*\r\n\r\n";
+    let fixture = Fixture::new();
+    let server = fixture.start(bin, &["--header-timeout", "2"]).await;
+    let address = server.base.trim_start_matches("http://").to_owned();
+    let slow: Vec<_> = (0..200)
+        .map(|_| tokio::spawn(dribble(address.clone(), REQUEST)))
+        .collect();
+    // Let the slow connections take their places first.
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let client = Client::new(&server);
+    let reply = client
+        .try_execute(
+            client
+                .request(reqwest::Method::GET, "/health")
+                .timeout(std::time::Duration::from_secs(1)),
+        )
+        .await
+        .expect("a normal client is answered within 1 s during the slow storm");
+    assert_eq!(reply.status, 200);
+    for task in slow {
+        let cut = task.await.expect("dribbling task");
+        let took = cut.expect("a slow client sent its whole request without being cut off");
+        assert!(
+            took < std::time::Duration::from_secs(5),
+            "slow client cut off only after {took:?} (header timeout 2 s)"
+        );
+    }
+
+    // Idle: one request answered, then silence.
+    let mut idle = tokio::net::TcpStream::connect(&address).await.unwrap();
+    idle.write_all(REQUEST).await.unwrap();
+    let mut answer = Vec::new();
+    let mut buffer = [0u8; 1024];
+    let closed = tokio::time::timeout(std::time::Duration::from_secs(6), async {
+        loop {
+            match idle.read(&mut buffer).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => answer.extend_from_slice(&buffer[..n]),
+            }
+        }
+    })
+    .await;
+    assert!(
+        String::from_utf8_lossy(&answer).starts_with("HTTP/1.1 200"),
+        "{:?}",
+        String::from_utf8_lossy(&answer)
+    );
+    assert!(
+        closed.is_ok(),
+        "an idle kept-alive connection stayed open past 6 s"
+    );
+}

@@ -68,6 +68,17 @@ pub struct Config {
     #[arg(long)]
     pub max_queued_logins: Option<usize>,
 
+    /// Seconds a client has to send a request's headers, the first on a connection or the next
+    /// on a kept-alive one; a connection that sends nothing for this long is closed, so slow or
+    /// idle clients cannot hold the server's connections.
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=300))]
+    pub header_timeout: u64,
+
+    /// Open connections the server accepts at once; past it new connections are closed (axum) or
+    /// wait in the listen backlog (actix-web).
+    #[arg(long, default_value_t = 1024, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    pub max_connections: u64,
+
     /// Seconds a request may take, body included, before it is answered 503.
     #[arg(long, env = "TOKENWARD_REQUEST_TIMEOUT", default_value_t = 10,
           value_parser = clap::value_parser!(u64).range(1..=300))]
