@@ -14,6 +14,7 @@ use secrecy::SecretString;
 use time::Duration;
 
 use crate::error::{Error, Rejection};
+use crate::events;
 use crate::keys::Jwks;
 use crate::password::{PasswordError, PasswordHasher};
 use crate::store::memory::MemoryThrottle;
@@ -355,17 +356,59 @@ impl TokenIssuer {
         password: &SecretString,
         requested: Option<&Scopes>,
     ) -> Result<TokenPair, Error> {
+        let result = self
+            .login_steps(client, username, password, requested)
+            .await;
+        let client = client.map(tracing::field::display);
+        match &result {
+            Ok(pair) => tracing::info!(
+                target: events::TARGET, event = events::LOGIN_SUCCEEDED,
+                user_id = %pair.access_claims.sub, client
+            ),
+            Err(Error::InvalidCredentials) => tracing::info!(
+                target: events::TARGET, event = events::LOGIN_FAILED, username, client
+            ),
+            Err(Error::Busy) => tracing::warn!(
+                target: events::TARGET, event = events::LOGIN_BUSY, username, client
+            ),
+            Err(_) => {}
+        }
+        observe("login", result)
+    }
+
+    async fn login_steps(
+        &self,
+        client: Option<IpAddr>,
+        username: &str,
+        password: &SecretString,
+        requested: Option<&Scopes>,
+    ) -> Result<TokenPair, Error> {
         let inner = &self.inner;
         if !is_possible_username(username) || PasswordHasher::check_input(password).is_err() {
             return Err(Error::InvalidCredentials);
         }
         let now = self.now();
+        let throttled = |limit: &'static str| {
+            move |err: Error| {
+                if let Error::Throttled { retry_after_secs } = err {
+                    let client = client.map(tracing::field::display);
+                    tracing::warn!(
+                        target: events::TARGET, event = events::LOGIN_THROTTLED,
+                        username, client, limit, retry_after_secs
+                    );
+                }
+                err
+            }
+        };
         if let Some(client) = client {
             self.admit(&client_key(client), now, inner.client_policy)
-                .await?;
+                .await
+                .map_err(throttled("client"))?;
         }
         let user_key = user_key(username);
-        self.admit(&user_key, now, inner.throttle_policy).await?;
+        self.admit(&user_key, now, inner.throttle_policy)
+            .await
+            .map_err(throttled("username"))?;
         let started = Instant::now();
         let (user, issuance) = match self.check_password(username, password).await {
             Ok(found) => found,
@@ -525,9 +568,12 @@ impl TokenIssuer {
         }
         let claims = self.access_claims(token)?;
         let query = access_query(&claims);
-        self.revocation_verdict(query, claims.generation, claims.epoch)
-            .await?
-            .map_err(Error::InvalidToken)?;
+        observe(
+            "validate",
+            self.revocation_verdict(query, claims.generation, claims.epoch)
+                .await,
+        )?
+        .map_err(Error::InvalidToken)?;
         Ok(claims)
     }
 
@@ -537,6 +583,13 @@ impl TokenIssuer {
     /// scopes are narrowed to the ones the user still has: a scope taken away from a user stops
     /// working at once, not when the token expires.
     pub async fn validate_user(
+        &self,
+        token: &str,
+    ) -> Result<(Verified<AccessClaims>, User), Error> {
+        observe("validate", self.validate_user_steps(token).await)
+    }
+
+    async fn validate_user_steps(
         &self,
         token: &str,
     ) -> Result<(Verified<AccessClaims>, User), Error> {
@@ -585,6 +638,17 @@ impl TokenIssuer {
         refresh_token: &str,
         requested: Option<&Scopes>,
     ) -> Result<TokenPair, Error> {
+        observe(
+            "refresh",
+            self.refresh_steps(refresh_token, requested).await,
+        )
+    }
+
+    async fn refresh_steps(
+        &self,
+        refresh_token: &str,
+        requested: Option<&Scopes>,
+    ) -> Result<TokenPair, Error> {
         let inner = &self.inner;
         let claims = inner
             .codec
@@ -615,7 +679,10 @@ impl TokenIssuer {
                 .revocation
                 .revoke_session(&claims.sid, session_keep_until(claims.session_exp))
                 .await?;
-            tracing::warn!(user_id = %claims.sub, session_id = %claims.sid, "refresh token reused; session revoked");
+            tracing::warn!(
+                target: events::TARGET, event = events::REFRESH_REUSED,
+                user_id = %claims.sub, session_id = %claims.sid
+            );
             return Err(Error::InvalidGrant(Rejection::RefreshReused));
         }
         // Scopes the user has lost since login are not granted again.
@@ -635,6 +702,10 @@ impl TokenIssuer {
     /// whole session, access tokens included. Garbage, expired and foreign tokens are accepted
     /// silently, as the RFC requires; only a store failure is an error.
     pub async fn revoke(&self, token: &str, hint: Option<TokenTypeHint>) -> Result<(), Error> {
+        observe("revoke", self.revoke_steps(token, hint).await)
+    }
+
+    async fn revoke_steps(&self, token: &str, hint: Option<TokenTypeHint>) -> Result<(), Error> {
         let order = match hint {
             Some(TokenTypeHint::RefreshToken) => {
                 [TokenTypeHint::RefreshToken, TokenTypeHint::AccessToken]
@@ -651,6 +722,10 @@ impl TokenIssuer {
                             .revocation
                             .revoke_token(&claims.jti, keep_until)
                             .await?;
+                        tracing::info!(
+                            target: events::TARGET, event = events::TOKEN_REVOKED,
+                            kind = "access", user_id = %claims.sub, session_id = %claims.sid
+                        );
                         return Ok(());
                     }
                 }
@@ -660,6 +735,10 @@ impl TokenIssuer {
                             .revocation
                             .revoke_session(&claims.sid, session_keep_until(claims.session_exp))
                             .await?;
+                        tracing::info!(
+                            target: events::TARGET, event = events::TOKEN_REVOKED,
+                            kind = "refresh", user_id = %claims.sub, session_id = %claims.sid
+                        );
                         return Ok(());
                     }
                 }
@@ -670,13 +749,30 @@ impl TokenIssuer {
 
     /// Invalidates every token the user holds, on every session. Logins after it work at once.
     pub async fn logout_all(&self, user_id: &str) -> Result<(), Error> {
-        self.inner.revocation.bump_user_generation(user_id).await?;
+        let result = self.inner.revocation.bump_user_generation(user_id).await;
+        observe("logout_all", result.map_err(Error::from))?;
+        tracing::info!(target: events::TARGET, event = events::LOGOUT_ALL, user_id);
         Ok(())
     }
 
     /// Changes a user's password after checking the current one; every earlier token stops
     /// working. Wrong current passwords count towards the login throttle.
     pub async fn change_password(
+        &self,
+        user_id: &str,
+        current: &SecretString,
+        new: &SecretString,
+    ) -> Result<(), Error> {
+        let result = self.change_password_steps(user_id, current, new).await;
+        if result.is_ok() {
+            tracing::info!(
+                target: events::TARGET, event = events::PASSWORD_CHANGED, user_id, by = "user"
+            );
+        }
+        observe("change_password", result)
+    }
+
+    async fn change_password_steps(
         &self,
         user_id: &str,
         current: &SecretString,
@@ -710,13 +806,23 @@ impl TokenIssuer {
     /// Sets a user's password without the current one (administrators, password reset); the new
     /// password is still policy-checked, and every earlier token stops working.
     pub async fn set_password(&self, user_id: &str, new: &SecretString) -> Result<(), Error> {
-        let user = self
-            .inner
-            .users
-            .find_by_id(user_id)
-            .await?
-            .ok_or(Error::UnknownUser)?;
-        self.replace_password(&user, new).await
+        let result = async {
+            let user = self
+                .inner
+                .users
+                .find_by_id(user_id)
+                .await?
+                .ok_or(Error::UnknownUser)?;
+            self.replace_password(&user, new).await
+        }
+        .await;
+        if result.is_ok() {
+            tracing::info!(
+                target: events::TARGET, event = events::PASSWORD_CHANGED, user_id,
+                by = "administrator"
+            );
+        }
+        observe("set_password", result)
     }
 
     async fn replace_password(&self, user: &User, new: &SecretString) -> Result<(), Error> {
@@ -749,6 +855,17 @@ impl TokenIssuer {
         inner.revocation.bump_user_generation(&user.id).await?;
         Ok(())
     }
+}
+
+/// Reports a store outage as a security event (the operation failed closed) and passes the
+/// result on unchanged.
+fn observe<T>(operation: &'static str, result: Result<T, Error>) -> Result<T, Error> {
+    if let Err(Error::Unavailable(error)) = &result {
+        tracing::error!(
+            target: events::TARGET, event = events::STORE_UNAVAILABLE, operation, %error
+        );
+    }
+    result
 }
 
 /// `requested` (None or empty: everything) must be within `available`.

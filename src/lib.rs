@@ -77,6 +77,7 @@
 
 pub mod clock;
 mod error;
+pub mod events;
 mod issuer;
 pub mod keys;
 pub mod oauth2;

@@ -48,6 +48,11 @@ impl KeySet {
         // Keep the older keys in age order after the active one.
         let previous = self.keys.remove(newest);
         self.keys.insert(1, previous);
+        let active = self.active();
+        tracing::info!(
+            target: crate::events::TARGET, event = crate::events::KEY_ROTATED,
+            kid = active.kid(), algorithm = active.algorithm().name()
+        );
         Ok(())
     }
 

@@ -1,4 +1,4 @@
-//! Black-box tests of `../shared/HTTP_CONTRACT.md`. Each example server package runs them against
+//! Black-box tests of the servers' API (`docs/API.md`). Each example server package runs them against
 //! its own binary (as `examples/axum/tests/contract.rs` does):
 //!
 //! ```text

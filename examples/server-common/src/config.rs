@@ -1,4 +1,4 @@
-//! The flags and environment variables of `../shared/HTTP_CONTRACT.md`.
+//! The flags and environment variables of the servers (docs/API.md).
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -7,7 +7,7 @@ use clap::Parser;
 
 /// Server configuration. No `Debug`: database and Redis URLs can carry passwords.
 #[derive(Parser, Clone)]
-#[command(version, about = "A tokenward example server (see HTTP_CONTRACT.md)")]
+#[command(version, about = "A tokenward example server (the API: docs/API.md)")]
 pub struct Config {
     /// Listen address (port 0 picks a free port; the address is printed on start).
     #[arg(long, env = "TOKENWARD_BIND", default_value = "127.0.0.1:8000")]
@@ -25,7 +25,7 @@ pub struct Config {
     #[arg(long, env = "TOKENWARD_REDIS_URL")]
     pub redis_url: Option<String>,
 
-    /// JSON array of users upserted at start.
+    /// JSON array of users created at start when absent (existing users are left as they are).
     #[arg(long, env = "TOKENWARD_USERS")]
     pub users: Option<PathBuf>,
 

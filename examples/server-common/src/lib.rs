@@ -1,5 +1,5 @@
 //! Everything the tokenward example servers share except the web framework: the flags of
-//! `HTTP_CONTRACT.md`, start-up (stores, keys, users file, demo user), the handlers over `http`
+//! `docs/API.md`, start-up (stores, keys, users file, demo user), the handlers over `http`
 //! types, and shutdown on SIGINT/SIGTERM. A server adds routing and a Bearer extractor.
 
 #![forbid(unsafe_code)]
