@@ -17,7 +17,9 @@ use actix_web::{FromRequest, HttpRequest, HttpResponse, ResponseError, web};
 use tokenward_server_common::api::{
     self, AnyScope, Caller, HttpResponse as Reply, ItemsRead, ItemsWrite, RequiredScope,
 };
+use tokenward_server_common::logging::{self, RequestLog};
 use tokenward_server_common::{App, shutdown_signal, startup_failed};
+use tracing::Instrument;
 
 type AppData = web::Data<App>;
 
@@ -166,6 +168,31 @@ async fn deadline(
     }
 }
 
+/// One span per request (id, method, path), the answer logged, the id sent back.
+async fn log_request(
+    request: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    let log = RequestLog::start(request.method().as_str(), request.path());
+    let result = next.call(request).instrument(log.span.clone()).await;
+    match result {
+        Ok(mut response) => {
+            log.finish(response.status().as_u16());
+            if let Ok(id) = actix_web::http::header::HeaderValue::from_bytes(log.id.as_bytes()) {
+                response.headers_mut().insert(
+                    actix_web::http::header::HeaderName::from_static(logging::REQUEST_ID_HEADER),
+                    id,
+                );
+            }
+            Ok(response.map_into_boxed_body())
+        }
+        Err(error) => {
+            log.finish(error.as_response_error().status_code().as_u16());
+            Err(error)
+        }
+    }
+}
+
 /// `path` answering `routes`, and any other method with 405 and `Allow: allow`.
 fn resource(path: &str, allow: &'static str, routes: Vec<actix_web::Route>) -> actix_web::Resource {
     routes
@@ -189,6 +216,7 @@ fn baseline(_: &mut web::ServiceConfig) {}
 #[tokio::main]
 async fn main() -> ExitCode {
     let config = tokenward_server_common::config_from_args();
+    logging::init(config.log_format);
     let started = match tokenward_server_common::start(&config).await {
         Ok(started) => started,
         Err(err) => return startup_failed(&err),
@@ -205,6 +233,7 @@ async fn main() -> ExitCode {
             .app_data(app.clone())
             .app_data(web::PayloadConfig::new(api::MAX_BODY_BYTES))
             .wrap(from_fn(deadline))
+            .wrap(from_fn(log_request))
             .service(resource("/token", "POST", vec![web::post().to(token)]))
             .service(resource("/revoke", "POST", vec![web::post().to(revoke)]))
             .service(resource("/users/me", "GET", vec![web::get().to(me)]))

@@ -25,9 +25,11 @@ use hyper_util::server::graceful::GracefulShutdown;
 use tokenward_server_common::api::{
     self, AnyScope, Caller, HttpResponse, ItemsRead, ItemsWrite, RequiredScope,
 };
+use tokenward_server_common::logging::{self, RequestLog};
 use tokenward_server_common::{App, shutdown_signal, startup_failed};
 use tokio::sync::Semaphore;
 use tower::ServiceExt;
+use tracing::Instrument;
 
 /// Converts a framework-neutral response.
 struct Reply(HttpResponse);
@@ -124,6 +126,17 @@ async fn deadline(State(app): AppState, request: Request, next: Next) -> Respons
     }
 }
 
+/// One span per request (id, method, path), the answer logged, the id sent back.
+async fn log_request(request: Request, next: Next) -> Response {
+    let log = RequestLog::start(request.method().as_str(), request.uri().path());
+    let mut response = next.run(request).instrument(log.span.clone()).await;
+    log.finish(response.status().as_u16());
+    response
+        .headers_mut()
+        .insert(logging::REQUEST_ID_HEADER, log.id.clone());
+    response
+}
+
 async fn too_large_as_json(request: Request, next: Next) -> Response {
     let response = next.run(request).await;
     if response.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
@@ -154,6 +167,7 @@ fn router(app: Arc<App>) -> Router {
         .layer(DefaultBodyLimit::max(api::MAX_BODY_BYTES))
         .layer(middleware::from_fn(too_large_as_json))
         .layer(middleware::from_fn_with_state(app.clone(), deadline))
+        .layer(middleware::from_fn(log_request))
         .with_state(app)
 }
 
@@ -222,6 +236,7 @@ async fn serve(
 #[tokio::main]
 async fn main() -> ExitCode {
     let config = tokenward_server_common::config_from_args();
+    logging::init(config.log_format);
     let started = match tokenward_server_common::start(&config).await {
         Ok(started) => started,
         Err(err) => return startup_failed(&err),

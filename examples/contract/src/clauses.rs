@@ -1800,3 +1800,82 @@ pub async fn slow_and_idle_connections_are_closed(bin: &Path) {
         "an idle kept-alive connection stayed open past 6 s"
     );
 }
+
+/// Issue #14.2: with `--log-format json` every request is logged with an id that the response
+/// carries back, a failed login is a `login.failed` security event inside that request's span,
+/// and no log line holds a password, a hash or a token.
+pub async fn logs_carry_request_ids_and_no_secrets(bin: &Path) {
+    let fixture = Fixture::new();
+    let server = fixture.start(bin, &["--log-format", "json"]).await;
+    let client = Client::new(&server);
+    let wrong = "a-distinctive-wrong-password-42";
+    let failed = client
+        .password_grant(&fixture.alice.username, wrong, None)
+        .await;
+    assert_eq!(failed.status, 400);
+    let request_id = failed
+        .header("x-request-id")
+        .expect("x-request-id on the answer");
+    let pair = client.login(&fixture.alice).await;
+    assert_eq!(client.get("/users/me", &pair.access).await.status, 200);
+    assert_eq!(
+        client
+            .form("/revoke", &format!("token={}", pair.refresh))
+            .await
+            .status,
+        200
+    );
+    let hash = open_store(&fixture)
+        .await
+        .find_by_username(&fixture.alice.username)
+        .await
+        .unwrap()
+        .expect("alice")
+        .password_hash;
+
+    // The lines arrive asynchronously; wait (bounded) for the revocation's event.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let lines = loop {
+        let lines = server.stderr.lock().unwrap().clone();
+        if lines.iter().any(|l| l.contains("token.revoked")) {
+            break lines;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no token.revoked event logged: {lines:?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    };
+    let events: Vec<Value> = lines
+        .iter()
+        .filter_map(|line| serde_json::from_str(line).ok())
+        .collect();
+    let failed_event = events
+        .iter()
+        .find(|e| e["fields"]["event"] == "login.failed")
+        .expect("a login.failed event");
+    assert_eq!(failed_event["target"], "tokenward::security");
+    assert_eq!(
+        failed_event["fields"]["username"],
+        fixture.alice.username.as_str()
+    );
+    assert_eq!(failed_event["span"]["request_id"], request_id.as_str());
+    assert!(
+        events
+            .iter()
+            .any(|e| e["fields"]["event"] == "login.succeeded"),
+        "{lines:?}"
+    );
+    for secret in [
+        wrong,
+        fixture.alice.password,
+        hash.expose_secret(),
+        pair.access.as_str(),
+        pair.refresh.as_str(),
+    ] {
+        assert!(
+            !lines.iter().any(|line| line.contains(secret)),
+            "a log line holds a secret"
+        );
+    }
+}

@@ -20,6 +20,8 @@ pub struct Server {
     pub base: String,
     /// Everything it printed on stdout so far.
     pub stdout: Arc<Mutex<Vec<String>>>,
+    /// Every line it logged on stderr so far.
+    pub stderr: Arc<Mutex<Vec<String>>>,
 }
 
 /// How a server process ended when it did not start.
@@ -93,14 +95,19 @@ impl Server {
                 sink.lock().unwrap().push(line);
             }
         });
+        let logged = Arc::new(Mutex::new(Vec::new()));
+        let log_sink = logged.clone();
         tokio::spawn(async move {
-            let mut buffer = [0u8; 4096];
-            while matches!(stderr.read(&mut buffer).await, Ok(n) if n > 0) {}
+            let mut lines = BufReader::new(stderr).lines();
+            while let Ok(Some(line)) = lines.next_line().await {
+                log_sink.lock().unwrap().push(line);
+            }
         });
         Ok(Server {
             child,
             base,
             stdout: printed,
+            stderr: logged,
         })
     }
 

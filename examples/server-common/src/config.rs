@@ -79,10 +79,24 @@ pub struct Config {
     #[arg(long, default_value_t = 1024, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
     pub max_connections: u64,
 
+    /// How log lines look on standard error: `pretty` for people, `json` for collectors. Which
+    /// lines: `RUST_LOG` (default `info`; security events have target `tokenward::security`).
+    #[arg(long, value_enum, default_value_t = LogFormat::Pretty)]
+    pub log_format: LogFormat,
+
     /// Seconds a request may take, body included, before it is answered 503.
     #[arg(long, env = "TOKENWARD_REQUEST_TIMEOUT", default_value_t = 10,
           value_parser = clap::value_parser!(u64).range(1..=300))]
     pub request_timeout: u64,
+}
+
+/// The shape of log lines.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Pretty,
+    /// One JSON object per line, with the request's span fields.
+    Json,
 }
 
 impl Config {

@@ -10,6 +10,7 @@
 
 pub mod api;
 pub mod config;
+pub mod logging;
 pub mod startup;
 
 pub use api::App;
