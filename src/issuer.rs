@@ -360,6 +360,15 @@ impl TokenIssuer {
             .login_steps(client, username, password, requested)
             .await;
         let client = client.map(tracing::field::display);
+        let outcome = match &result {
+            Ok(_) => "succeeded",
+            Err(Error::InvalidCredentials) => "failed",
+            Err(Error::Throttled { .. }) => "throttled",
+            Err(Error::Busy) => "busy",
+            Err(Error::Unavailable(_)) => "unavailable",
+            Err(_) => "error",
+        };
+        ::metrics::counter!(crate::metrics::LOGINS, "outcome" => outcome).increment(1);
         match &result {
             Ok(pair) => tracing::info!(
                 target: events::TARGET, event = events::LOGIN_SUCCEEDED,
@@ -586,7 +595,10 @@ impl TokenIssuer {
         &self,
         token: &str,
     ) -> Result<(Verified<AccessClaims>, User), Error> {
-        observe("validate", self.validate_user_steps(token).await)
+        observe(
+            "validate",
+            counted_validation(self.validate_user_steps(token).await),
+        )
     }
 
     async fn validate_user_steps(
@@ -679,6 +691,7 @@ impl TokenIssuer {
                 .revocation
                 .revoke_session(&claims.sid, session_keep_until(claims.session_exp))
                 .await?;
+            ::metrics::counter!(crate::metrics::REFRESH_REUSE).increment(1);
             tracing::warn!(
                 target: events::TARGET, event = events::REFRESH_REUSED,
                 user_id = %claims.sub, session_id = %claims.sid
@@ -855,6 +868,17 @@ impl TokenIssuer {
         inner.revocation.bump_user_generation(&user.id).await?;
         Ok(())
     }
+}
+
+/// Counts a validation by its result.
+fn counted_validation<T>(result: Result<T, Error>) -> Result<T, Error> {
+    let label = match &result {
+        Ok(_) => "valid",
+        Err(Error::Unavailable(_)) => "unavailable",
+        Err(_) => "invalid",
+    };
+    ::metrics::counter!(crate::metrics::VALIDATIONS, "result" => label).increment(1);
+    result
 }
 
 /// Reports a store outage as a security event (the operation failed closed) and passes the

@@ -80,6 +80,7 @@ mod error;
 pub mod events;
 mod issuer;
 pub mod keys;
+pub mod metrics;
 pub mod oauth2;
 pub mod password;
 pub mod store;

@@ -420,10 +420,13 @@ impl PasswordHasher {
             self.inner.refused_busy.fetch_add(1, Ordering::Relaxed);
             return Err(PasswordError::Busy);
         };
+        let waiting_since = Instant::now();
         let permit = Arc::clone(&self.inner.permits)
             .acquire_owned()
             .await
             .map_err(|_| PasswordError::WorkerFailed)?;
+        metrics::histogram!(crate::metrics::HASH_WAIT)
+            .record(waiting_since.elapsed().as_secs_f64());
         let hasher = self.clone();
         runtime
             .spawn_blocking(move || {

@@ -17,17 +17,30 @@ const PRUNE_EVERY_WRITES: u64 = 4096;
 
 /// Runs `operation`, failing with `Unavailable` if it takes longer than `timeout`.
 pub(crate) async fn bounded<T>(
-    store: &str,
+    store: &'static str,
     timeout: Duration,
     operation: impl Future<Output = Result<T, StoreError>>,
 ) -> Result<T, StoreError> {
-    match tokio::time::timeout(timeout, operation).await {
+    let started = std::time::Instant::now();
+    let result = match tokio::time::timeout(timeout, operation).await {
         Ok(result) => result,
         Err(_) => Err(StoreError::Unavailable(format!(
             "{store} (no answer within {} ms)",
             timeout.as_millis()
         ))),
-    }
+    };
+    let outcome = match &result {
+        Ok(_) => "ok",
+        Err(StoreError::Unavailable(_)) => "unavailable",
+        Err(_) => "error",
+    };
+    metrics::histogram!(
+        crate::metrics::STORE_CALL,
+        "store" => store,
+        "outcome" => outcome
+    )
+    .record(started.elapsed().as_secs_f64());
+    result
 }
 
 /// Counts a write; `true` once every [`PRUNE_EVERY_WRITES`].

@@ -149,6 +149,10 @@ async fn health(app: AppData) -> HttpResponse {
     to_actix(&app.health().await)
 }
 
+async fn metrics(app: AppData) -> HttpResponse {
+    to_actix(&app.metrics())
+}
+
 async fn deadline(
     request: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
@@ -258,6 +262,7 @@ async fn main() -> ExitCode {
                 vec![web::get().to(jwks)],
             ))
             .service(resource("/health", "GET", vec![web::get().to(health)]))
+            .service(resource("/metrics", "GET", vec![web::get().to(metrics)]))
             .configure(baseline)
             .default_service(web::to(|| async { to_actix(&api::not_found()) }))
     })

@@ -119,6 +119,10 @@ async fn health(State(app): AppState) -> Reply {
     Reply(app.health().await)
 }
 
+async fn metrics(State(app): AppState) -> Reply {
+    Reply(app.metrics())
+}
+
 async fn deadline(State(app): AppState, request: Request, next: Next) -> Response {
     match app.within_deadline(next.run(request)).await {
         Ok(response) => response,
@@ -163,6 +167,7 @@ fn router(app: Arc<App>) -> Router {
         .route("/users/me/logout-all", post(logout_all))
         .route("/.well-known/jwks.json", get(jwks))
         .route("/health", get(health))
+        .route("/metrics", get(metrics))
         .fallback(|| async { Reply(api::not_found()) })
         .layer(DefaultBodyLimit::max(api::MAX_BODY_BYTES))
         .layer(middleware::from_fn(too_large_as_json))

@@ -1879,3 +1879,48 @@ pub async fn logs_carry_request_ids_and_no_secrets(bin: &Path) {
         );
     }
 }
+
+/// Issue #14.3: `/metrics` is off unless `--metrics` is given; then it serves the Prometheus
+/// text format with login outcomes, validations, the hashing queue and store latency.
+pub async fn metrics_are_served_only_when_asked(bin: &Path) {
+    let fixture = Fixture::new();
+    let server = fixture.start(bin, &[]).await;
+    let client = Client::new(&server);
+    assert_eq!(client.get_anonymous("/metrics").await.status, 404);
+    drop(server);
+
+    let server = fixture.start(bin, &["--metrics"]).await;
+    let client = Client::new(&server);
+    let failed = client
+        .password_grant(&fixture.alice.username, "a wrong password", None)
+        .await;
+    assert_eq!(failed.status, 400);
+    let pair = client.login(&fixture.alice).await;
+    assert_eq!(client.get("/users/me", &pair.access).await.status, 200);
+    let metrics = client.get_anonymous("/metrics").await;
+    assert_eq!(metrics.status, 200);
+    assert!(
+        metrics
+            .header("content-type")
+            .unwrap_or_default()
+            .starts_with("text/plain"),
+        "{:?}",
+        metrics.header("content-type")
+    );
+    let text = metrics.text();
+    for line in [
+        "tokenward_logins_total{outcome=\"failed\"} 1",
+        "tokenward_logins_total{outcome=\"succeeded\"} 1",
+        "tokenward_token_validations_total{result=\"valid\"} 1",
+        "tokenward_hasher_running 0",
+        "tokenward_hasher_waiting 0",
+    ] {
+        assert!(text.lines().any(|l| l == line), "no {line:?} in:\n{text}");
+    }
+    assert!(
+        text.contains("tokenward_store_call_seconds_count{store=\"SQLite store\",outcome=\"ok\"}"),
+        "{text}"
+    );
+    assert!(text.contains("tokenward_hash_wait_seconds_count"), "{text}");
+    assert!(!text.contains(&pair.access) && !text.contains(fixture.alice.password));
+}

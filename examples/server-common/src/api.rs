@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use http::header::{ALLOW, CONTENT_TYPE, RETRY_AFTER};
 use http::{HeaderMap, HeaderValue, Response, StatusCode};
+use metrics_exporter_prometheus::PrometheusHandle;
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 use tokenward::TokenIssuer;
@@ -89,6 +90,7 @@ pub struct App {
     health: Vec<HealthCheck>,
     request_timeout: Duration,
     trusted_proxies: Vec<IpAddr>,
+    metrics: Option<PrometheusHandle>,
 }
 
 #[derive(Deserialize)]
@@ -116,12 +118,14 @@ struct Me<'a> {
 impl App {
     /// An application around `issuer`, reporting `health` on `/health`; a request taking longer
     /// than `request_timeout` (a slow client, a starved hasher) is answered 503.
-    /// `trusted_proxies` may name the client in `X-Forwarded-For`.
+    /// `trusted_proxies` may name the client in `X-Forwarded-For`; `metrics`, when given, is
+    /// rendered at `/metrics`.
     pub fn new(
         issuer: TokenIssuer,
         health: Vec<HealthCheck>,
         request_timeout: Duration,
         trusted_proxies: Vec<IpAddr>,
+        metrics: Option<PrometheusHandle>,
     ) -> Self {
         let items = vec![
             Item {
@@ -141,7 +145,22 @@ impl App {
             health,
             request_timeout,
             trusted_proxies,
+            metrics,
         }
+    }
+
+    /// `GET /metrics`: the Prometheus text format when `--metrics` is on, 404 otherwise.
+    pub fn metrics(&self) -> HttpResponse {
+        let Some(handle) = &self.metrics else {
+            return not_found();
+        };
+        tokenward::metrics::record_hasher_gauges(self.issuer.hasher());
+        let mut response = Response::new(handle.render().into_bytes());
+        response.headers_mut().insert(
+            CONTENT_TYPE,
+            HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+        );
+        response
     }
 
     /// Runs a whole request (`handler`, body reading included) within the request timeout; past

@@ -79,6 +79,11 @@ pub struct Config {
     #[arg(long, default_value_t = 1024, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
     pub max_connections: u64,
 
+    /// Serve Prometheus metrics at `GET /metrics` (logins, validations, refresh reuse, the
+    /// hashing queue, store call latency). Off by default: put it behind your network's edge.
+    #[arg(long)]
+    pub metrics: bool,
+
     /// How log lines look on standard error: `pretty` for people, `json` for collectors. Which
     /// lines: `RUST_LOG` (default `info`; security events have target `tokenward::security`).
     #[arg(long, value_enum, default_value_t = LogFormat::Pretty)]

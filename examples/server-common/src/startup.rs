@@ -158,6 +158,14 @@ pub async fn start(config: &Config) -> Result<Started, StartupError> {
     if config.redis_url.is_some() {
         health.push(HealthCheck::Revocation("redis", stores.revocation.clone()));
     }
+    let metrics = if config.metrics {
+        let handle = metrics_exporter_prometheus::PrometheusBuilder::new()
+            .install_recorder()
+            .map_err(|e| fail(format!("--metrics: {e}")))?;
+        Some(handle)
+    } else {
+        None
+    };
     println!("listening on http://{address}");
     Ok(Started {
         app: Arc::new(App::new(
@@ -165,6 +173,7 @@ pub async fn start(config: &Config) -> Result<Started, StartupError> {
             health,
             std::time::Duration::from_secs(config.request_timeout),
             config.trusted_proxies.clone(),
+            metrics,
         )),
         listener,
         address,
