@@ -16,7 +16,7 @@ use time::Duration;
 use crate::error::{Error, Rejection};
 use crate::events;
 use crate::keys::Jwks;
-use crate::password::{PasswordError, PasswordHasher};
+use crate::password::{PasswordError, PasswordHash, PasswordHasher};
 use crate::store::memory::MemoryThrottle;
 use crate::store::{
     Admission, Issuance, LoginThrottle, RevocationQuery, RevocationStatus, StoreError,
@@ -241,6 +241,10 @@ fn is_possible_username(username: &str) -> bool {
         && !username.chars().any(char::is_control)
 }
 
+/// The id looked up for a username that does not exist, so that path makes the same store calls
+/// as a real login. User ids are generated hex; this one can never be one.
+const UNKNOWN_USER_ID: &str = "-no-such-user-";
+
 /// The throttle key of a username.
 fn user_key(username: &str) -> String {
     format!("user:{username}")
@@ -257,6 +261,14 @@ fn client_key(client: IpAddr) -> String {
                 format!("client:{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
             }
         },
+    }
+}
+
+/// A username as security events show it: at most 64 characters.
+fn logged_username(username: &str) -> &str {
+    match username.char_indices().nth(64) {
+        Some((end, _)) => &username[..end],
+        None => username,
     }
 }
 
@@ -360,6 +372,8 @@ impl TokenIssuer {
             .login_steps(client, username, password, requested)
             .await;
         let client = client.map(tracing::field::display);
+        // People type passwords into the username field: log only what a username needs.
+        let username = logged_username(username);
         let outcome = match &result {
             Ok(_) => "succeeded",
             Err(Error::InvalidCredentials) => "failed",
@@ -401,6 +415,7 @@ impl TokenIssuer {
             move |err: Error| {
                 if let Error::Throttled { retry_after_secs } = err {
                     let client = client.map(tracing::field::display);
+                    let username = logged_username(username);
                     tracing::warn!(
                         target: events::TARGET, event = events::LOGIN_THROTTLED,
                         username, client, limit, retry_after_secs
@@ -461,6 +476,11 @@ impl TokenIssuer {
     ) -> Result<(User, Issuance), Error> {
         let inner = &self.inner;
         let Some(found) = self.usable_user(inner.users.find_by_username(username).await)? else {
+            // The same store calls as for a known user, so an unknown name costs the same round
+            // trips and fails the same way (503) when a store is down: neither timing nor an
+            // outage tells it from an existing one.
+            inner.revocation.issuance(UNKNOWN_USER_ID).await?;
+            let _ = self.usable_user(inner.users.find_by_id(UNKNOWN_USER_ID).await)?;
             inner
                 .hasher
                 .verify_dummy_async(password)
@@ -813,7 +833,9 @@ impl TokenIssuer {
             return Err(Error::InvalidCredentials);
         }
         inner.throttle.clear(&key).await?;
-        self.replace_password(&user, new).await
+        // Only over the hash that was verified: a change or reset that landed meanwhile wins.
+        self.replace_password(&user, new, Some(&user.password_hash))
+            .await
     }
 
     /// Sets a user's password without the current one (administrators, password reset); the new
@@ -826,7 +848,7 @@ impl TokenIssuer {
                 .find_by_id(user_id)
                 .await?
                 .ok_or(Error::UnknownUser)?;
-            self.replace_password(&user, new).await
+            self.replace_password(&user, new, None).await
         }
         .await;
         if result.is_ok() {
@@ -838,7 +860,15 @@ impl TokenIssuer {
         observe("set_password", result)
     }
 
-    async fn replace_password(&self, user: &User, new: &SecretString) -> Result<(), Error> {
+    /// Hashes `new` and stores it for `user` between two cutoffs. With `expected`, only if the
+    /// stored hash is still that one (a compare-and-set); otherwise [`Error::InvalidCredentials`],
+    /// as the password that was checked is no longer the current one.
+    async fn replace_password(
+        &self,
+        user: &User,
+        new: &SecretString,
+        expected: Option<&PasswordHash>,
+    ) -> Result<(), Error> {
         let inner = &self.inner;
         let hash = inner
             .hasher
@@ -862,11 +892,29 @@ impl TokenIssuer {
         // Cut off, write, cut off again. The first raise makes a store failure between the
         // steps leave tokens revoked with the old password in place, never the reverse; the
         // second cuts off a login that read the old hash before the write (logins read the
-        // generation before the hash, see `check_password`).
-        inner.revocation.bump_user_generation(&user.id).await?;
-        inner.users.update_password_hash(&user.id, &hash).await?;
-        inner.revocation.bump_user_generation(&user.id).await?;
-        Ok(())
+        // generation before the hash, see `check_password`). The steps run in a task of their
+        // own, so a caller that gives up (a request deadline, a closed connection) cannot stop
+        // the sequence between the write and the second cutoff.
+        let (users, revocation) = (inner.users.clone(), inner.revocation.clone());
+        let (id, expected) = (user.id.clone(), expected.cloned());
+        let runtime = tokio::runtime::Handle::try_current()
+            .map_err(|_| Error::Password(PasswordError::NoRuntime))?;
+        let steps = runtime.spawn(async move {
+            revocation.bump_user_generation(&id).await?;
+            match expected {
+                Some(expected) => {
+                    if !users.upgrade_password_hash(&id, &expected, &hash).await? {
+                        return Err(Error::InvalidCredentials);
+                    }
+                }
+                None => users.update_password_hash(&id, &hash).await?,
+            }
+            revocation.bump_user_generation(&id).await?;
+            Ok(())
+        });
+        steps
+            .await
+            .map_err(|_| Error::Password(PasswordError::WorkerFailed))?
     }
 }
 

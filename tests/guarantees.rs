@@ -760,3 +760,102 @@ async fn an_update_import_cuts_off_changed_users_and_a_plain_one_changes_nothing
         .await
         .unwrap();
 }
+
+/// Review finding: a password change verified against a hash that an administrator replaced
+/// meanwhile does not overwrite the administrator's password (compare-and-set).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_password_change_racing_a_reset_does_not_win() {
+    let users = Arc::new(PausingUsers {
+        inner: MemoryUserStore::new(),
+        armed: AtomicBool::new(false),
+        at: PauseAt::ById,
+        reached: Notify::new(),
+        release: Notify::new(),
+    });
+    let hasher = cheap_hasher();
+    let alice = users
+        .upsert(user(
+            "alice",
+            hasher.hash(&secret("alice password")).unwrap(),
+        ))
+        .await
+        .unwrap()
+        .id;
+    let (issuer, _) = issuer(users.clone(), hasher, 100);
+    users.armed.store(true, Ordering::SeqCst);
+    let change = {
+        let (issuer, alice) = (issuer.clone(), alice.clone());
+        tokio::spawn(async move {
+            issuer
+                .change_password(
+                    &alice,
+                    &secret("alice password"),
+                    &secret("the attacker's passphrase 1"),
+                )
+                .await
+        })
+    };
+    tokio::time::timeout(std::time::Duration::from_secs(10), users.reached.notified())
+        .await
+        .expect("the change reaches the pause");
+    issuer
+        .set_password(&alice, &secret("the administrator's reset 2"))
+        .await
+        .unwrap();
+    users.release.notify_one();
+    let result = change.await.unwrap();
+    assert!(
+        matches!(result, Err(Error::InvalidCredentials)),
+        "{result:?}"
+    );
+    issuer
+        .login("alice", &secret("the administrator's reset 2"), None)
+        .await
+        .unwrap();
+}
+
+/// Review finding: a store outage answers an unknown username as it answers a known one (503),
+/// since both make the same store calls.
+#[tokio::test]
+async fn an_outage_does_not_tell_unknown_users_from_known_ones() {
+    use tokenward::store::{Issuance, RevocationQuery, RevocationStatus, TokenRevocation};
+    struct DownRevocation;
+    #[async_trait]
+    impl TokenRevocation for DownRevocation {
+        async fn revoke_token(&self, _: &str, _: i64) -> Result<(), StoreError> {
+            down()
+        }
+        async fn revoke_session(&self, _: &str, _: i64) -> Result<(), StoreError> {
+            down()
+        }
+        async fn bump_user_generation(&self, _: &str) -> Result<u64, StoreError> {
+            down()
+        }
+        async fn issuance(&self, _: &str) -> Result<Issuance, StoreError> {
+            down()
+        }
+        async fn consume_refresh(&self, _: &str, _: i64) -> Result<bool, StoreError> {
+            down()
+        }
+        async fn check(&self, _: RevocationQuery<'_>) -> Result<RevocationStatus, StoreError> {
+            down()
+        }
+        async fn ping(&self) -> Result<(), StoreError> {
+            down()
+        }
+    }
+    let hasher = cheap_hasher();
+    let (users, _) = with_alice(&hasher).await;
+    let clock = Arc::new(ManualClock::new(t0()));
+    let issuer = TokenIssuer::builder(codec(clock), users, Arc::new(DownRevocation))
+        .password_hasher(hasher)
+        .build()
+        .unwrap();
+    for name in ["alice", "nobody"] {
+        let result = issuer.login(name, &secret("some password"), None).await;
+        assert!(
+            matches!(result, Err(Error::Unavailable(_))),
+            "{name}: {result:?}"
+        );
+    }
+}

@@ -751,6 +751,19 @@ mod memory_backend {
         .await;
     }
 
+    /// After restoring a backup, the operator rotates the epoch (`tokenward users
+    /// rotate-epoch`): the same store, every earlier token refused.
+    #[tokio::test]
+    async fn rotating_the_epoch_refuses_every_earlier_token() {
+        let store: Arc<dyn TokenRevocation> = Arc::new(MemoryRevocation::new());
+        let same = store.clone();
+        lost_state_refuses_every_earlier_token(store, || async move {
+            same.rotate_epoch().await.unwrap();
+            same
+        })
+        .await;
+    }
+
     #[tokio::test]
     async fn revocations_outlive_the_leeway() {
         let store = Arc::new(MemoryRevocation::new());
@@ -843,6 +856,17 @@ mod sqlite_backend {
                 let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
             }
             Arc::new(SqliteStore::open(&url).await.unwrap()) as Arc<dyn TokenRevocation>
+        })
+        .await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn rotating_the_epoch_refuses_every_earlier_token() {
+        let store: Arc<dyn TokenRevocation> = Arc::new(store().await);
+        let same = store.clone();
+        lost_state_refuses_every_earlier_token(store, || async move {
+            same.rotate_epoch().await.unwrap();
+            same
         })
         .await;
     }

@@ -178,6 +178,9 @@ enum UsersCommand {
         /// The username.
         username: String,
     },
+    /// Refuse every token issued so far, of every user (after restoring a backup of the
+    /// database or of Redis: their revocations may be older than the tokens in circulation).
+    RotateEpoch,
 }
 
 fn main() -> ExitCode {
@@ -246,6 +249,7 @@ fn run_users(
             }
             UsersCommand::SetPassword { username } => users::set_password(&target, &username).await,
             UsersCommand::RevokeAll { username } => users::revoke_all(&target, &username).await,
+            UsersCommand::RotateEpoch => users::rotate_epoch(&target).await,
         }
     })
 }

@@ -41,12 +41,15 @@ async fn open_for_cutoff(target: &Target<'_>) -> Result<Stores, Failure> {
         .setting(store::REVOCATION_STORE_SETTING)
         .await
         .map_err(fail("--database-url"))?;
-    if recorded.as_deref() == Some(store::REVOCATION_IN_REDIS) && target.redis_url.is_none() {
-        return Err(Failure::new(
+    match (recorded.as_deref(), target.redis_url) {
+        (Some(store::REVOCATION_IN_REDIS), None) => Err(Failure::new(
             "the servers keep revocations in Redis: pass the same --redis-url, or this cutoff would not reach them",
-        ));
+        )),
+        (Some(store::REVOCATION_IN_DATABASE), Some(_)) => Err(Failure::new(
+            "the servers keep revocations in the database: drop --redis-url, or this cutoff would not reach them",
+        )),
+        _ => Ok(stores),
     }
-    Ok(stores)
 }
 
 async fn find(stores: &Stores, username: &str) -> Result<Option<User>, Failure> {
@@ -278,5 +281,20 @@ pub async fn revoke_all(target: &Target<'_>, username: &str) -> Answer {
     Ok(Outcome::ok(
         format!("revoked every token of {username}"),
         json!({"ok": true, "username": username, "generation": generation}),
+    ))
+}
+
+/// `users rotate-epoch`: every token issued so far stops working (after restoring a backup of
+/// the database or Redis, whose revocations may be older than the tokens in circulation).
+pub async fn rotate_epoch(target: &Target<'_>) -> Answer {
+    let stores = open_for_cutoff(target).await?;
+    stores
+        .revocation
+        .rotate_epoch()
+        .await
+        .map_err(fail("revocation store"))?;
+    Ok(Outcome::ok(
+        "every token issued so far no longer works; users log in again",
+        json!({"ok": true}),
     ))
 }

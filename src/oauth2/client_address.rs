@@ -10,7 +10,14 @@ use http::HeaderMap;
 /// other address is the one the nearest trusted proxy saw. Anything a client wrote further left
 /// is ignored, and a header that does not parse leaves the peer's address.
 pub fn client_address(peer: IpAddr, headers: &HeaderMap, trusted_proxies: &[IpAddr]) -> IpAddr {
-    if !trusted_proxies.contains(&peer) {
+    // A socket bound to `[::]` sees IPv4 peers as `::ffff:a.b.c.d`; compare them as IPv4.
+    let peer = peer.to_canonical();
+    let trusted = |address: IpAddr| {
+        trusted_proxies
+            .iter()
+            .any(|proxy| proxy.to_canonical() == address)
+    };
+    if !trusted(peer) {
         return peer;
     }
     let forwarded: Vec<&str> = headers
@@ -20,8 +27,8 @@ pub fn client_address(peer: IpAddr, headers: &HeaderMap, trusted_proxies: &[IpAd
         .flat_map(|value| value.split(','))
         .collect();
     for hop in forwarded.iter().rev() {
-        match hop.trim().parse::<IpAddr>() {
-            Ok(address) if trusted_proxies.contains(&address) => continue,
+        match hop.trim().parse::<IpAddr>().map(|a| a.to_canonical()) {
+            Ok(address) if trusted(address) => continue,
             Ok(address) => return address,
             Err(_) => return peer,
         }
@@ -60,5 +67,8 @@ mod tests {
             proxy
         );
         assert_eq!(client_address(proxy, &HeaderMap::new(), &trusted), proxy);
+        // The proxy seen through an IPv6 socket is still the proxy.
+        let mapped: IpAddr = "::ffff:10.0.0.1".parse().unwrap();
+        assert_eq!(client_address(mapped, &spoofed, &trusted), client);
     }
 }

@@ -8,7 +8,7 @@
 
 use std::collections::HashMap;
 use std::sync::Mutex;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use super::limits::HashCost;
 
@@ -17,6 +17,9 @@ use super::limits::HashCost;
 const SAMPLES: usize = 16;
 /// Classes remembered; a deployment has a handful (current argon2 params plus legacy formats).
 const MAX_CLASSES: usize = 32;
+/// Samples older than this no longer count: once the users of a legacy class have logged in
+/// (and been upgraded), that class stops setting the floor.
+const MAX_AGE: Duration = Duration::from_secs(24 * 60 * 60);
 
 #[derive(Default)]
 pub(crate) struct VerifyTimes {
@@ -25,18 +28,29 @@ pub(crate) struct VerifyTimes {
 
 #[derive(Default)]
 struct Samples {
-    recent: [Duration; SAMPLES],
+    recent: [Option<(Duration, Instant)>; SAMPLES],
     next: usize,
 }
 
 impl Samples {
-    fn slowest(&self) -> Duration {
-        self.recent.iter().copied().max().unwrap_or_default()
+    /// The slowest sample taken within [`MAX_AGE`] of `now`.
+    fn slowest(&self, now: Instant) -> Duration {
+        self.recent
+            .iter()
+            .flatten()
+            .filter(|(_, taken)| now.duration_since(*taken) <= MAX_AGE)
+            .map(|(took, _)| *took)
+            .max()
+            .unwrap_or_default()
     }
 }
 
 impl VerifyTimes {
     pub(crate) fn record(&self, class: HashCost, took: Duration) {
+        self.record_at(class, took, Instant::now());
+    }
+
+    fn record_at(&self, class: HashCost, took: Duration, now: Instant) {
         let Ok(mut classes) = self.classes.lock() else {
             return;
         };
@@ -44,22 +58,26 @@ impl VerifyTimes {
             // Forget the cheapest class: the floor only needs the slow ones.
             if let Some(cheapest) = classes
                 .iter()
-                .min_by_key(|(_, samples)| samples.slowest())
+                .min_by_key(|(_, samples)| samples.slowest(now))
                 .map(|(class, _)| *class)
             {
                 classes.remove(&cheapest);
             }
         }
         let samples = classes.entry(class).or_default();
-        samples.recent[samples.next] = took;
+        samples.recent[samples.next] = Some((took, now));
         samples.next = (samples.next + 1) % SAMPLES;
     }
 
     /// The slowest recent verification of any class.
     pub(crate) fn floor(&self) -> Duration {
+        self.floor_at(Instant::now())
+    }
+
+    fn floor_at(&self, now: Instant) -> Duration {
         self.classes
             .lock()
-            .map(|classes| classes.values().map(Samples::slowest).max())
+            .map(|classes| classes.values().map(|s| s.slowest(now)).max())
             .ok()
             .flatten()
             .unwrap_or_default()
@@ -89,5 +107,9 @@ mod tests {
             times.record(bcrypt, Duration::from_millis(200));
         }
         assert_eq!(times.floor(), Duration::from_millis(200));
+        // A day later, a class nobody verified against since no longer sets the floor.
+        let later = Instant::now() + MAX_AGE + Duration::from_secs(1);
+        times.record_at(argon2, Duration::from_millis(25), later);
+        assert_eq!(times.floor_at(later), Duration::from_millis(25));
     }
 }

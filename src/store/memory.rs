@@ -284,6 +284,12 @@ impl TokenRevocation for MemoryRevocation {
         })
     }
 
+    async fn rotate_epoch(&self) -> Result<u64, StoreError> {
+        let mut state = lock(&self.state, "revocation store")?;
+        state.epoch = new_epoch();
+        Ok(state.epoch)
+    }
+
     async fn consume_refresh(&self, jti: &str, expires_at: i64) -> Result<bool, StoreError> {
         Ok(lock(&self.state, "revocation store")?
             .used_refresh
@@ -308,6 +314,9 @@ impl TokenRevocation for MemoryRevocation {
 #[derive(Debug, Clone, Copy)]
 struct Window {
     start: i64,
+    /// When the window ends, fixed when it starts: user and client keys share the map with
+    /// different policies, so pruning must not judge one key by another's window length.
+    end: i64,
     attempts: u64,
 }
 
@@ -331,9 +340,8 @@ impl MemoryThrottle {
     }
 }
 
-fn window_end(w: &Window, policy: ThrottlePolicy) -> i64 {
-    w.start
-        .saturating_add(i64::try_from(policy.window_secs).unwrap_or(i64::MAX))
+fn window_end(start: i64, policy: ThrottlePolicy) -> i64 {
+    start.saturating_add(i64::try_from(policy.window_secs).unwrap_or(i64::MAX))
 }
 
 #[async_trait]
@@ -359,18 +367,17 @@ impl LoginThrottle for MemoryThrottle {
     ) -> Result<Admission, StoreError> {
         let mut windows = lock(&self.windows, "login throttle")?;
         if windows.by_key.len() >= windows.prune_at.max(PRUNE_THRESHOLD) {
-            windows.by_key.retain(|_, w| window_end(w, policy) > now);
+            windows.by_key.retain(|_, w| w.end > now);
             windows.prune_at = windows.by_key.len() * 2;
         }
-        let window = windows.by_key.entry(key.to_owned()).or_insert(Window {
+        let fresh = Window {
             start: now,
+            end: window_end(now, policy),
             attempts: 0,
-        });
-        if now >= window_end(window, policy) {
-            *window = Window {
-                start: now,
-                attempts: 0,
-            };
+        };
+        let window = windows.by_key.entry(key.to_owned()).or_insert(fresh);
+        if now >= window.end {
+            *window = fresh;
         }
         if window.attempts <= u64::from(policy.max_failures) {
             window.attempts += 1;

@@ -179,6 +179,7 @@ impl RedisStore {
                 .find(|(key, _)| key == name)
                 .map(|(_, value)| value.as_str())
         };
+        self.warn_if_snapshots_only().await;
         let limited = value("maxmemory").is_some_and(|m| m != "0");
         match value("maxmemory-policy") {
             Some(policy) if limited && policy != "noeviction" => Err(StoreError::Config(format!(
@@ -186,6 +187,34 @@ impl RedisStore {
                  revocations; set maxmemory-policy noeviction"
             ))),
             _ => Ok(()),
+        }
+    }
+
+    /// A Redis that persists by snapshots only comes back from a restart with its epoch but
+    /// without the writes since the last snapshot: that loss is not detected. Say so.
+    async fn warn_if_snapshots_only(&self) {
+        // The connection manager's response timeout bounds these calls.
+        let connection = self.connection.clone();
+        let read = |name: &'static str| {
+            let mut connection = connection.clone();
+            async move {
+                let reply: redis::RedisResult<Vec<(String, String)>> = redis::cmd("CONFIG")
+                    .arg("GET")
+                    .arg(name)
+                    .query_async(&mut connection)
+                    .await;
+                reply
+                    .ok()
+                    .and_then(|pairs| pairs.into_iter().next().map(|(_, v)| v))
+            }
+        };
+        let (appendonly, save) = (read("appendonly").await, read("save").await);
+        if appendonly.as_deref() == Some("no") && save.as_deref().is_some_and(|s| !s.is_empty()) {
+            tracing::warn!(
+                "Redis persists by snapshots only (appendonly no): a restart loses the writes since \
+                 the last snapshot without tokenward noticing; set appendonly yes, or run \
+                 `tokenward users rotate-epoch` after each restart"
+            );
         }
     }
 
@@ -253,6 +282,17 @@ impl TokenRevocation for RedisStore {
             );
         }
         Ok(issuance)
+    }
+
+    async fn rotate_epoch(&self) -> Result<u64, StoreError> {
+        let mut connection = self.connection.clone();
+        let key = self.key("epoch", "current");
+        let epoch = new_epoch();
+        bounded(NAME, self.timeout, async move {
+            let _: () = connection.set(key, epoch).await.map_err(unavailable)?;
+            Ok(epoch)
+        })
+        .await
     }
 
     async fn consume_refresh(&self, jti: &str, expires_at: i64) -> Result<bool, StoreError> {

@@ -461,6 +461,22 @@ macro_rules! sql_store {
                 })
             }
 
+            async fn rotate_epoch(&self) -> Result<u64, StoreError> {
+                let epoch = super::memory::new_epoch();
+                bounded(NAME, self.timeout, async {
+                    sqlx::query(
+                        "INSERT INTO revocation_epoch (id, epoch) VALUES (1, $1) \
+                         ON CONFLICT(id) DO UPDATE SET epoch = excluded.epoch",
+                    )
+                    .bind(i64::try_from(epoch).unwrap_or(1))
+                    .execute(&self.pool)
+                    .await
+                    .map_err(unavailable)?;
+                    Ok(epoch)
+                })
+                .await
+            }
+
             async fn consume_refresh(&self, jti: &str, expires_at: i64) -> Result<bool, StoreError> {
                 self.insert_expiring("used_refresh_tokens", jti, expires_at)
                     .await

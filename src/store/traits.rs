@@ -240,6 +240,15 @@ pub trait TokenRevocation: Send + Sync + 'static {
     /// the epoch if the store has none (first use, or after losing its state), in one round
     /// trip. Concurrent callers on several instances agree on one new epoch.
     async fn issuance(&self, user_id: &str) -> Result<Issuance, StoreError>;
+    /// Replaces the epoch with a new one: every token issued so far is refused. For when the
+    /// store's state cannot be trusted although its epoch survived (a restored backup, a
+    /// snapshot restart that lost the last writes, a deployment switching revocation stores).
+    /// The default refuses, for stores that cannot.
+    async fn rotate_epoch(&self) -> Result<u64, StoreError> {
+        Err(StoreError::Config(
+            "this revocation store cannot rotate its epoch".into(),
+        ))
+    }
     /// Marks a refresh token id as used. `true` for exactly one caller, however many race;
     /// `false` means it was used before. Kept until `expires_at`.
     async fn consume_refresh(&self, jti: &str, expires_at: i64) -> Result<bool, StoreError>;

@@ -97,6 +97,24 @@ pub async fn start(config: &Config) -> Result<Started, StartupError> {
     } else {
         store::REVOCATION_IN_DATABASE
     };
+    let recorded = stores
+        .users
+        .setting(store::REVOCATION_STORE_SETTING)
+        .await
+        .map_err(|e| fail(format!("--database-url: {e}")))?;
+    if recorded.as_deref().is_some_and(|r| r != revocation_store) {
+        // The store now in use missed every revocation made while the other one was: tokens
+        // from before the switch cannot be trusted.
+        stores
+            .revocation
+            .rotate_epoch()
+            .await
+            .map_err(|e| fail(format!("switching the revocation store: {e}")))?;
+        eprintln!(
+            "revocations moved from {} to {revocation_store}: tokens issued before are refused",
+            recorded.as_deref().unwrap_or("?")
+        );
+    }
     stores
         .users
         .put_setting(store::REVOCATION_STORE_SETTING, revocation_store)
