@@ -4,6 +4,7 @@
 //! ceiling down to what a deployment really stores, because the peak memory of logins is
 //! `max_concurrent x` the largest argon2 memory cost admitted here.
 
+use super::params::check_range;
 use super::{Argon2Params, MAX_BCRYPT_COST, MAX_PBKDF2_ITERATIONS, PasswordError};
 
 /// What one verification may cost, read from a stored hash.
@@ -62,14 +63,15 @@ impl HashLimits {
 
     /// Sets the highest bcrypt cost (4 to [`MAX_BCRYPT_COST`]).
     pub fn bcrypt_cost(mut self, cost: u32) -> Result<Self, PasswordError> {
-        self.bcrypt_cost = in_range("bcrypt cost", cost, 4, MAX_BCRYPT_COST)?;
+        check_range("bcrypt cost", cost, 4, MAX_BCRYPT_COST)?;
+        self.bcrypt_cost = cost;
         Ok(self)
     }
 
     /// Sets the highest PBKDF2 iteration count (1 to [`MAX_PBKDF2_ITERATIONS`]).
     pub fn pbkdf2_iterations(mut self, iterations: u32) -> Result<Self, PasswordError> {
-        self.pbkdf2_iterations =
-            in_range("PBKDF2 iterations", iterations, 1, MAX_PBKDF2_ITERATIONS)?;
+        check_range("PBKDF2 iterations", iterations, 1, MAX_PBKDF2_ITERATIONS)?;
+        self.pbkdf2_iterations = iterations;
         Ok(self)
     }
 
@@ -114,19 +116,6 @@ impl HashLimits {
 impl Default for HashLimits {
     fn default() -> Self {
         Self::DEFAULT
-    }
-}
-
-fn in_range(field: &'static str, value: u32, min: u32, max: u32) -> Result<u32, PasswordError> {
-    if (min..=max).contains(&value) {
-        Ok(value)
-    } else {
-        Err(PasswordError::InvalidParameters {
-            field,
-            value,
-            min,
-            max,
-        })
     }
 }
 

@@ -142,7 +142,12 @@ impl Default for Argon2Params {
     }
 }
 
-fn check_range(field: &'static str, value: u32, min: u32, max: u32) -> Result<(), PasswordError> {
+pub(crate) fn check_range(
+    field: &'static str,
+    value: u32,
+    min: u32,
+    max: u32,
+) -> Result<(), PasswordError> {
     if (min..=max).contains(&value) {
         Ok(())
     } else {

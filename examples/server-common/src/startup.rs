@@ -91,35 +91,6 @@ pub async fn start(config: &Config) -> Result<Started, StartupError> {
             .await
             .map_err(|e| fail(format!("--redis-url: {e}")))?;
     }
-    // Tools that write cutoffs (`tokenward users revoke-all`) read where to write them here.
-    let revocation_store = if config.redis_url.is_some() {
-        store::REVOCATION_IN_REDIS
-    } else {
-        store::REVOCATION_IN_DATABASE
-    };
-    let recorded = stores
-        .users
-        .setting(store::REVOCATION_STORE_SETTING)
-        .await
-        .map_err(|e| fail(format!("--database-url: {e}")))?;
-    if recorded.as_deref().is_some_and(|r| r != revocation_store) {
-        // The store now in use missed every revocation made while the other one was: tokens
-        // from before the switch cannot be trusted.
-        stores
-            .revocation
-            .rotate_epoch()
-            .await
-            .map_err(|e| fail(format!("switching the revocation store: {e}")))?;
-        eprintln!(
-            "revocations moved from {} to {revocation_store}: tokens issued before are refused",
-            recorded.as_deref().unwrap_or("?")
-        );
-    }
-    stores
-        .users
-        .put_setting(store::REVOCATION_STORE_SETTING, revocation_store)
-        .await
-        .map_err(|e| fail(format!("--database-url: {e}")))?;
 
     let keys = match config.key_file_path() {
         Some(path) => KeySet::load_or_generate(&path, KeyAlgorithm::DEFAULT)
@@ -151,6 +122,37 @@ pub async fn start(config: &Config) -> Result<Started, StartupError> {
         .refresh_ttl(time::Duration::seconds(to_i64(config.refresh_ttl)))
         .build()
         .map_err(|e| fail(format!("token settings: {e}")))?;
+
+    // Written once everything else has checked out. Tools that write cutoffs
+    // (`tokenward users revoke-all`) read here where the servers look for them.
+    let revocation_store = if config.redis_url.is_some() {
+        store::REVOCATION_IN_REDIS
+    } else {
+        store::REVOCATION_IN_DATABASE
+    };
+    let recorded = stores
+        .users
+        .setting(store::REVOCATION_STORE_SETTING)
+        .await
+        .map_err(|e| fail(format!("--database-url: {e}")))?;
+    if recorded.as_deref().is_some_and(|r| r != revocation_store) {
+        // The store now in use missed every revocation made while the other one was: tokens
+        // from before the switch cannot be trusted.
+        stores
+            .revocation
+            .rotate_epoch()
+            .await
+            .map_err(|e| fail(format!("switching the revocation store: {e}")))?;
+        eprintln!(
+            "revocations moved from {} to {revocation_store}: tokens issued before are refused",
+            recorded.as_deref().unwrap_or("?")
+        );
+    }
+    stores
+        .users
+        .put_setting(store::REVOCATION_STORE_SETTING, revocation_store)
+        .await
+        .map_err(|e| fail(format!("--database-url: {e}")))?;
 
     match imported {
         Some(users) => {
