@@ -20,20 +20,31 @@ pub fn client_address(peer: IpAddr, headers: &HeaderMap, trusted_proxies: &[IpAd
     if !trusted(peer) {
         return peer;
     }
-    let forwarded: Vec<&str> = headers
+    // Split as bytes: what a client wrote to the left of the proxy's entry may be anything,
+    // and must not make the proxy's own entry unreadable.
+    let forwarded: Vec<&[u8]> = headers
         .get_all("x-forwarded-for")
         .iter()
-        .filter_map(|value| value.to_str().ok())
-        .flat_map(|value| value.split(','))
+        .flat_map(|value| value.as_bytes().split(|byte| *byte == b','))
         .collect();
     for hop in forwarded.iter().rev() {
-        match hop.trim().parse::<IpAddr>().map(|a| a.to_canonical()) {
-            Ok(address) if trusted(address) => continue,
-            Ok(address) => return address,
-            Err(_) => return peer,
+        match parse_hop(hop) {
+            Some(address) if trusted(address) => continue,
+            Some(address) => return address,
+            None => return peer,
         }
     }
     peer
+}
+
+/// One `X-Forwarded-For` entry: an address, or an address with a port (`1.2.3.4:5678`,
+/// `[2001:db8::1]:5678`), as some proxies write them.
+fn parse_hop(hop: &[u8]) -> Option<IpAddr> {
+    let text = std::str::from_utf8(hop).ok()?.trim();
+    text.parse::<IpAddr>()
+        .or_else(|_| text.parse::<std::net::SocketAddr>().map(|s| s.ip()))
+        .ok()
+        .map(|address| address.to_canonical())
 }
 
 #[cfg(test)]
@@ -67,6 +78,17 @@ mod tests {
             proxy
         );
         assert_eq!(client_address(proxy, &HeaderMap::new(), &trusted), proxy);
+        // Entries with ports are read; garbage a client wrote before the proxy's entry is not.
+        assert_eq!(
+            client_address(proxy, &headers(&["198.51.100.7:4711"]), &trusted),
+            client
+        );
+        let mut garbled = HeaderMap::new();
+        garbled.append(
+            "x-forwarded-for",
+            http::HeaderValue::from_bytes(b"\xff\xfe, 198.51.100.7").unwrap(),
+        );
+        assert_eq!(client_address(proxy, &garbled, &trusted), client);
         // The proxy seen through an IPv6 socket is still the proxy.
         let mapped: IpAddr = "::ffff:10.0.0.1".parse().unwrap();
         assert_eq!(client_address(mapped, &spoofed, &trusted), client);
