@@ -23,6 +23,7 @@
 mod bearer;
 mod client_address;
 mod form;
+mod required_scope;
 mod response;
 
 pub use bearer::{
@@ -33,7 +34,8 @@ pub use client_address::client_address;
 pub use form::{
     MAX_FORM_BYTES, RevocationRequest, TokenRequest, parse_revocation_request, parse_token_request,
 };
-pub use response::{ErrorResponse, error_response, token_response};
+pub use required_scope::{AnyScope, RequiredScope};
+pub use response::{ErrorResponse, error_response, jwks_response, token_response};
 
 use std::net::IpAddr;
 

@@ -9,7 +9,7 @@ use http::{Response, StatusCode};
 use secrecy::ExposeSecret;
 use serde::Serialize;
 
-use crate::{Error, TokenPair};
+use crate::{Error, TokenIssuer, TokenPair};
 
 /// How long a client should wait before retrying when a store is down.
 const UNAVAILABLE_RETRY_SECS: u64 = 5;
@@ -79,6 +79,16 @@ impl ErrorResponse {
             StatusCode::BAD_REQUEST,
             "unsupported_grant_type",
             "grant_type must be password or refresh_token",
+        )
+    }
+
+    /// The 500 of a fault inside the server: nothing the client can act on, and no detail it
+    /// should see.
+    pub fn server_error() -> Self {
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "server_error",
+            "the server could not complete the request",
         )
     }
 
@@ -176,10 +186,22 @@ pub fn error_response(err: &Error) -> ErrorResponse {
             ErrorResponse::new(StatusCode::NOT_FOUND, "invalid_request", "no such user")
         }
         // Internal faults: nothing the client can act on, and no detail it should see.
-        _ => ErrorResponse::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "server_error",
-            "the server could not complete the request",
-        ),
+        _ => ErrorResponse::server_error(),
     }
+}
+
+/// `GET /.well-known/jwks.json`: the issuer's public keys (RFC 7517). Resource servers may cache
+/// it for five minutes; one that meets a token with an unknown `kid` fetches it again.
+pub fn jwks_response(issuer: &TokenIssuer) -> Response<Vec<u8>> {
+    let Ok(body) = serde_json::to_vec(&issuer.jwks()) else {
+        return ErrorResponse::server_error().into_response();
+    };
+    let mut response = Response::new(body);
+    let headers = response.headers_mut();
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    headers.insert(
+        CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=300"),
+    );
+    response
 }

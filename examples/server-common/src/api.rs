@@ -1,11 +1,8 @@
 //! The contract's handlers over `http` types, so each framework only routes and converts.
 
-use std::future::Future;
-use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
-use http::header::{ALLOW, CONTENT_TYPE, RETRY_AFTER};
+use http::header::{CONTENT_TYPE, RETRY_AFTER};
 use http::{HeaderMap, HeaderValue, Response, StatusCode};
 use metrics_exporter_prometheus::PrometheusHandle;
 use secrecy::SecretString;
@@ -13,17 +10,12 @@ use serde::{Deserialize, Serialize};
 use tokenward::TokenIssuer;
 use tokenward::oauth2::{self, ErrorResponse};
 use tokenward::store::{TokenRevocation, User, UserStore};
-use tokenward::token::{AccessClaims, Scopes, Verified};
+use tokenward::token::AccessClaims;
 
-/// The largest JSON body accepted (`/items`, `/users/me/password`). `/token` and `/revoke` are
-/// form bodies, limited to [`oauth2::MAX_FORM_BYTES`].
+/// The largest JSON body accepted (`/items`, `/users/me/password`); frameworks refuse longer
+/// ones with 413 before reading them. (`/token` and `/revoke` are form bodies, limited by the
+/// integration crates to [`tokenward::oauth2::MAX_FORM_BYTES`].)
 pub const MAX_JSON_BYTES: usize = 16 * 1024;
-/// The largest body any route reads; frameworks refuse longer ones with 413 before reading them.
-pub const MAX_BODY_BYTES: usize = if MAX_JSON_BYTES > oauth2::MAX_FORM_BYTES {
-    MAX_JSON_BYTES
-} else {
-    oauth2::MAX_FORM_BYTES
-};
 /// Items kept in memory at most; the demo data must not grow without bound.
 const MAX_ITEMS: usize = 10_000;
 const MAX_ITEM_NAME_CHARS: usize = 200;
@@ -39,38 +31,14 @@ pub enum HealthCheck {
     Revocation(&'static str, Arc<dyn TokenRevocation>),
 }
 
-/// The scope a route needs, as a type, so a framework's extractor can carry it
-/// (`Bearer<ItemsWrite>`).
-pub trait RequiredScope {
-    /// Space-delimited scopes; `""` for none.
-    const SCOPE: &'static str;
-}
-
-/// Any valid token will do.
-pub struct AnyScope;
-impl RequiredScope for AnyScope {
-    const SCOPE: &'static str = "";
-}
-
-/// `items:read`.
-pub struct ItemsRead;
-impl RequiredScope for ItemsRead {
-    const SCOPE: &'static str = "items:read";
-}
-
-/// `items:write`.
-pub struct ItemsWrite;
-impl RequiredScope for ItemsWrite {
-    const SCOPE: &'static str = "items:write";
-}
-
-/// Who is calling a protected route: the verified token and the user as stored.
-pub struct Caller {
-    /// The validated access-token claims.
-    pub claims: Verified<AccessClaims>,
-    /// The user, as the same validation found it (exists and is enabled).
-    pub user: User,
-}
+tokenward::required_scope!(
+    /// `items:read`: listing the demo items.
+    pub ItemsRead = "items:read"
+);
+tokenward::required_scope!(
+    /// `items:write`: creating demo items.
+    pub ItemsWrite = "items:write"
+);
 
 /// One entry of the demo data behind `/items`.
 #[derive(Clone, Serialize)]
@@ -88,8 +56,6 @@ pub struct App {
     issuer: TokenIssuer,
     items: Mutex<Vec<Item>>,
     health: Vec<HealthCheck>,
-    request_timeout: Duration,
-    trusted_proxies: Vec<IpAddr>,
     metrics: Option<PrometheusHandle>,
 }
 
@@ -116,15 +82,11 @@ struct Me<'a> {
 }
 
 impl App {
-    /// An application around `issuer`, reporting `health` on `/health`; a request taking longer
-    /// than `request_timeout` (a slow client, a starved hasher) is answered 503.
-    /// `trusted_proxies` may name the client in `X-Forwarded-For`; `metrics`, when given, is
-    /// rendered at `/metrics`.
+    /// An application around `issuer`, reporting `health` on `/health`; `metrics`, when given,
+    /// is rendered at `/metrics`.
     pub fn new(
         issuer: TokenIssuer,
         health: Vec<HealthCheck>,
-        request_timeout: Duration,
-        trusted_proxies: Vec<IpAddr>,
         metrics: Option<PrometheusHandle>,
     ) -> Self {
         let items = vec![
@@ -143,8 +105,6 @@ impl App {
             issuer,
             items: Mutex::new(items),
             health,
-            request_timeout,
-            trusted_proxies,
             metrics,
         }
     }
@@ -163,56 +123,14 @@ impl App {
         response
     }
 
-    /// Runs a whole request (`handler`, body reading included) within the request timeout; past
-    /// it, the 503 to send instead.
-    pub async fn within_deadline<T>(
-        &self,
-        handler: impl Future<Output = T>,
-    ) -> Result<T, HttpResponse> {
-        tokio::time::timeout(self.request_timeout, handler)
-            .await
-            .map_err(|_| {
-                ErrorResponse {
-                    retry_after: Some(1),
-                    ..ErrorResponse::temporarily_unavailable("the request took too long")
-                }
-                .into_response()
-            })
-    }
-
     /// The issuer, for applications that need more than these handlers.
     pub fn issuer(&self) -> &TokenIssuer {
         &self.issuer
     }
 
-    /// `POST /token` from `peer`.
-    pub async fn token(&self, peer: IpAddr, headers: &HeaderMap, body: &[u8]) -> HttpResponse {
-        let client = oauth2::client_address(peer, headers, &self.trusted_proxies);
-        oauth2::token_endpoint(&self.issuer, client, headers, body).await
-    }
-
-    /// `POST /revoke`.
-    pub async fn revoke(&self, headers: &HeaderMap, body: &[u8]) -> HttpResponse {
-        oauth2::revocation_endpoint(&self.issuer, headers, body).await
-    }
-
-    /// The Bearer check of every protected route: the verified claims if the token is valid and
-    /// carries the space-delimited scopes `required` (`""` for none), otherwise the 401/403/503
-    /// to send.
-    pub async fn authenticate(
-        &self,
-        headers: &HeaderMap,
-        required: &str,
-    ) -> Result<Caller, HttpResponse> {
-        // A route's scope is a constant; a malformed one is a bug, never "no scope needed".
-        let required = Scopes::parse(required).map_err(|_| internal_error())?;
-        let (claims, user) = oauth2::authenticate_user(&self.issuer, headers, &required).await?;
-        Ok(Caller { claims, user })
-    }
-
     /// `GET /users/me`: the user the token's validation already loaded.
-    pub fn me(&self, caller: &Caller) -> HttpResponse {
-        user_profile(&caller.user)
+    pub fn me(&self, user: &User) -> HttpResponse {
+        user_profile(user)
     }
 
     /// The `/users/me` body for `user_id`, without any authentication: only for the load
@@ -234,7 +152,12 @@ impl App {
     }
 
     /// `POST /items` (scope `items:write`).
-    pub fn create_item(&self, caller: &Caller, headers: &HeaderMap, body: &[u8]) -> HttpResponse {
+    pub fn create_item(
+        &self,
+        caller: &AccessClaims,
+        headers: &HeaderMap,
+        body: &[u8],
+    ) -> HttpResponse {
         let new: NewItem = match parse_json(headers, body) {
             Ok(new) => new,
             Err(response) => return response,
@@ -260,7 +183,7 @@ impl App {
         let item = Item {
             id: items.last().map_or(1, |last| last.id + 1),
             name: name.to_owned(),
-            owner: caller.claims.sub.clone(),
+            owner: caller.sub.clone(),
         };
         items.push(item.clone());
         json(StatusCode::CREATED, &item)
@@ -269,7 +192,7 @@ impl App {
     /// `POST /users/me/password`: 204, and every earlier token of the user stops working.
     pub async fn change_password(
         &self,
-        caller: &Caller,
+        caller: &AccessClaims,
         headers: &HeaderMap,
         body: &[u8],
     ) -> HttpResponse {
@@ -279,11 +202,7 @@ impl App {
         };
         match self
             .issuer
-            .change_password(
-                &caller.claims.sub,
-                &change.current_password,
-                &change.new_password,
-            )
+            .change_password(&caller.sub, &change.current_password, &change.new_password)
             .await
         {
             Ok(()) => no_content(),
@@ -292,16 +211,11 @@ impl App {
     }
 
     /// `POST /users/me/logout-all`: 204, and every token the user holds stops working.
-    pub async fn logout_all(&self, caller: &Caller) -> HttpResponse {
-        match self.issuer.logout_all(&caller.claims.sub).await {
+    pub async fn logout_all(&self, caller: &AccessClaims) -> HttpResponse {
+        match self.issuer.logout_all(&caller.sub).await {
             Ok(()) => no_content(),
             Err(err) => issuer_error(&err),
         }
-    }
-
-    /// `GET /.well-known/jwks.json`.
-    pub fn jwks(&self) -> HttpResponse {
-        json(StatusCode::OK, &self.issuer.jwks())
     }
 
     /// `GET /health`: 200 when every store answers, otherwise 503 naming the ones that do not.
@@ -346,30 +260,6 @@ pub fn not_found() -> HttpResponse {
     ErrorResponse::new(StatusCode::NOT_FOUND, "not_found", "no such endpoint").into_response()
 }
 
-/// 405 with the `Allow` header (RFC 9110 §15.5.6).
-pub fn method_not_allowed(allow: &'static str) -> HttpResponse {
-    let mut response = ErrorResponse::new(
-        StatusCode::METHOD_NOT_ALLOWED,
-        "method_not_allowed",
-        format!("this endpoint allows {allow}"),
-    )
-    .into_response();
-    response
-        .headers_mut()
-        .insert(ALLOW, HeaderValue::from_static(allow));
-    response
-}
-
-/// 413 for a body over [`MAX_BODY_BYTES`].
-pub fn payload_too_large() -> HttpResponse {
-    ErrorResponse::new(
-        StatusCode::PAYLOAD_TOO_LARGE,
-        "invalid_request",
-        format!("request body is larger than {MAX_BODY_BYTES} bytes"),
-    )
-    .into_response()
-}
-
 fn parse_json<T: serde::de::DeserializeOwned>(
     headers: &HeaderMap,
     body: &[u8],
@@ -388,7 +278,12 @@ fn parse_json<T: serde::de::DeserializeOwned>(
         .into_response());
     }
     if body.len() > MAX_JSON_BYTES {
-        return Err(payload_too_large());
+        return Err(ErrorResponse::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "invalid_request",
+            format!("the JSON body is larger than {MAX_JSON_BYTES} bytes"),
+        )
+        .into_response());
     }
     // serde's messages can quote values (a password); say only where the body went wrong.
     serde_json::from_slice(body).map_err(|err| {
@@ -439,10 +334,5 @@ fn no_content() -> HttpResponse {
 }
 
 fn internal_error() -> HttpResponse {
-    ErrorResponse::new(
-        StatusCode::INTERNAL_SERVER_ERROR,
-        "server_error",
-        "the server could not complete the request",
-    )
-    .into_response()
+    ErrorResponse::server_error().into_response()
 }

@@ -188,13 +188,7 @@ pub async fn start(config: &Config) -> Result<Started, StartupError> {
     };
     println!("listening on http://{address}");
     Ok(Started {
-        app: Arc::new(App::new(
-            issuer,
-            health,
-            std::time::Duration::from_secs(config.request_timeout),
-            config.trusted_proxies.clone(),
-            metrics,
-        )),
+        app: Arc::new(App::new(issuer, health, metrics)),
         listener,
         address,
     })

@@ -1,0 +1,198 @@
+//! The extractors, routes and middleware, driven through actix-web's test service (no socket).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::dev::{Service, ServiceResponse};
+use actix_web::http::{StatusCode, header};
+use actix_web::middleware::from_fn;
+use actix_web::{App, test, web};
+use secrecy::SecretString;
+use serde_json::Value;
+use tokenward::TokenIssuer;
+use tokenward::keys::{KeyAlgorithm, KeySet};
+use tokenward::password::{Argon2Params, PasswordHasher};
+use tokenward::store::memory::{MemoryRevocation, MemoryUserStore};
+use tokenward::store::{User, UserStore};
+use tokenward::token::{Scopes, TokenCodec};
+
+use actix_web_tokenward::{Bearer, BearerUser, Tokenward, resource};
+
+tokenward::required_scope!(ItemsRead = "items:read");
+tokenward::required_scope!(Admin = "admin");
+
+async fn issuer() -> TokenIssuer {
+    let codec = TokenCodec::builder(KeySet::generate(KeyAlgorithm::EdDSA).unwrap(), "iss", "aud")
+        .build()
+        .unwrap();
+    let hasher = PasswordHasher::builder()
+        .params(Argon2Params::new(Argon2Params::MIN_MEMORY_KIB, 1, 1).unwrap())
+        .build()
+        .unwrap();
+    let users = Arc::new(MemoryUserStore::new());
+    users
+        .upsert(User {
+            id: String::new(),
+            username: "johndoe".into(),
+            password_hash: hasher.hash(&SecretString::from("secret password")).unwrap(),
+            scopes: Scopes::parse("items:read").unwrap(),
+            disabled: false,
+            full_name: None,
+            email: None,
+        })
+        .await
+        .unwrap();
+    TokenIssuer::builder(codec, users, Arc::new(MemoryRevocation::new()))
+        .password_hasher(hasher)
+        .build()
+        .unwrap()
+}
+
+async fn items(token: Bearer<ItemsRead>) -> String {
+    format!("items for {}", token.claims.sub)
+}
+
+async fn admin(_: Bearer<Admin>) -> &'static str {
+    "admin"
+}
+
+async fn me(caller: BearerUser) -> String {
+    caller.user.username.clone()
+}
+
+async fn slow() -> &'static str {
+    tokio::time::sleep(Duration::from_secs(30)).await;
+    "late"
+}
+
+macro_rules! app {
+    ($tokenward:expr) => {
+        test::init_service(
+            App::new()
+                .configure($tokenward.configure())
+                .wrap(from_fn(actix_web_tokenward::limits))
+                .service(resource("/items", "GET", vec![web::get().to(items)]))
+                .route("/admin", web::get().to(admin))
+                .route("/me", web::get().to(me))
+                .route("/slow", web::get().to(slow)),
+        )
+        .await
+    };
+}
+
+async fn body_json(response: ServiceResponse) -> Value {
+    serde_json::from_slice(&test::read_body(response).await).unwrap()
+}
+
+fn login_request() -> actix_http::Request {
+    test::TestRequest::post()
+        .uri("/token")
+        .insert_header((header::CONTENT_TYPE, "application/x-www-form-urlencoded"))
+        .peer_addr("192.0.2.1:4000".parse().unwrap())
+        .set_payload("grant_type=password&username=johndoe&password=secret+password")
+        .to_request()
+}
+
+fn get_with(path: &str, token: Option<&str>) -> actix_http::Request {
+    let mut request = test::TestRequest::get().uri(path);
+    if let Some(token) = token {
+        request = request.insert_header((header::AUTHORIZATION, format!("Bearer {token}")));
+    }
+    request.to_request()
+}
+
+#[actix_web::test]
+async fn a_token_from_the_routes_opens_a_route_with_its_scope_until_revoked() {
+    let app = app!(Tokenward::new(issuer().await));
+    let login = test::call_service(&app, login_request()).await;
+    assert_eq!(login.status(), StatusCode::OK);
+    let token = body_json(login).await["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    let ok = test::call_service(&app, get_with("/items", Some(&token))).await;
+    assert_eq!(ok.status(), StatusCode::OK);
+    let me = test::call_service(&app, get_with("/me", Some(&token))).await;
+    assert_eq!(test::read_body(me).await, "johndoe");
+
+    let scope = test::call_service(&app, get_with("/admin", Some(&token))).await;
+    assert_eq!(scope.status(), StatusCode::FORBIDDEN);
+    assert_eq!(body_json(scope).await["error"], "insufficient_scope");
+
+    let revoke = test::TestRequest::post()
+        .uri("/revoke")
+        .insert_header((header::CONTENT_TYPE, "application/x-www-form-urlencoded"))
+        .set_payload(format!("token={token}"))
+        .to_request();
+    assert_eq!(
+        test::call_service(&app, revoke).await.status(),
+        StatusCode::OK
+    );
+    let after = test::call_service(&app, get_with("/items", Some(&token))).await;
+    assert_eq!(after.status(), StatusCode::UNAUTHORIZED);
+}
+
+#[actix_web::test]
+async fn missing_and_forged_tokens_get_401_with_a_challenge() {
+    let app = app!(Tokenward::new(issuer().await));
+    let none = test::call_service(&app, get_with("/items", None)).await;
+    assert_eq!(none.status(), StatusCode::UNAUTHORIZED);
+    assert!(none.headers().contains_key(header::WWW_AUTHENTICATE));
+    let forged =
+        test::call_service(&app, get_with("/items", Some("eyJhbGciOiJub25lIn0.e30."))).await;
+    assert_eq!(forged.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(body_json(forged).await["error"], "invalid_token");
+}
+
+#[actix_web::test]
+async fn jwks_and_wrong_methods() {
+    let issuer = issuer().await;
+    let kid = issuer.codec().keys().active().kid().to_owned();
+    let app = app!(Tokenward::new(issuer));
+    let jwks = test::call_service(&app, get_with("/.well-known/jwks.json", None)).await;
+    assert_eq!(jwks.status(), StatusCode::OK);
+    assert_eq!(body_json(jwks).await["keys"][0]["kid"], kid.as_str());
+    let wrong = test::call_service(&app, get_with("/token", None)).await;
+    assert_eq!(wrong.status(), StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(wrong.headers().get(header::ALLOW).unwrap(), "POST");
+}
+
+#[actix_web::test]
+async fn an_app_without_configure_fails_closed_with_500() {
+    let app = test::init_service(App::new().route("/items", web::get().to(items))).await;
+    let answer = test::call_service(&app, get_with("/items", Some("a.b.c"))).await;
+    assert_eq!(answer.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    assert_eq!(body_json(answer).await["error"], "server_error");
+}
+
+#[actix_web::test]
+async fn a_request_past_the_deadline_gets_503_with_retry_after() {
+    let tokenward = Tokenward::new(issuer().await).request_timeout(Duration::from_millis(200));
+    let app = app!(tokenward);
+    // The deadline answers as an error, which actix renders into the response.
+    let answer = match app.call(get_with("/slow", None)).await {
+        Ok(response) => response,
+        Err(error) => ServiceResponse::from_err(error, test::TestRequest::get().to_http_request()),
+    };
+    assert_eq!(answer.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(answer.headers().get(header::RETRY_AFTER).unwrap(), "1");
+    assert_eq!(body_json(answer).await["error"], "temporarily_unavailable");
+}
+
+#[actix_web::test]
+async fn an_oversized_form_gets_a_json_413_and_no_login() {
+    let app = app!(Tokenward::new(issuer().await));
+    let padding = "a".repeat(tokenward::oauth2::MAX_FORM_BYTES);
+    let request = test::TestRequest::post()
+        .uri("/token")
+        .insert_header((header::CONTENT_TYPE, "application/x-www-form-urlencoded"))
+        .peer_addr("192.0.2.1:4000".parse().unwrap())
+        .set_payload(format!(
+            "grant_type=password&username=johndoe&password=secret+password&x={padding}"
+        ))
+        .to_request();
+    let answer = test::call_service(&app, request).await;
+    assert_eq!(answer.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(body_json(answer).await["error"], "invalid_request");
+}

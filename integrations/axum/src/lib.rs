@@ -1,0 +1,143 @@
+//! # axum-tokenward
+//!
+//! [tokenward] for axum services: protect a route by naming its scope in an
+//! extractor, mount the OAuth endpoints, and keep slow or oversized requests from tying the
+//! server up.
+//!
+//! ```
+//! use axum::{Router, routing::get};
+//! use axum_tokenward::{Bearer, Tokenward};
+//!
+//! tokenward::required_scope!(pub ItemsRead = "items:read");
+//!
+//! // 401 without a valid token, 403 without `items:read`, 503 when a store is down.
+//! async fn items(token: Bearer<ItemsRead>) -> String {
+//!     format!("items for {}", token.claims.sub)
+//! }
+//!
+//! fn app(issuer: tokenward::TokenIssuer) -> Router {
+//!     let tokenward = Tokenward::new(issuer);
+//!     Router::new()
+//!         .route("/items", get(items))
+//!         .merge(tokenward.routes()) // POST /token, POST /revoke, GET /.well-known/jwks.json
+//!         .layer(tokenward.layer()) // what the extractors read, and the request deadline
+//! }
+//! ```
+//!
+//! Serve the router with [`serve`] (or `axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())`):
+//! the token endpoint throttles logins by client address, so it needs the peer's address.
+//!
+//! | item | what it is |
+//! |---|---|
+//! | [`Tokenward`] | the issuer and the options the routes and extractors share |
+//! | [`Bearer`], [`BearerUser`] | extractors: the verified claims (and the user) for a required scope |
+//! | [`Tokenward::routes`] | `POST /token`, `POST /revoke`, `GET /.well-known/jwks.json` |
+//! | [`Tokenward::layer`] | puts the [`Tokenward`] in reach of the extractors; request deadline; JSON 413 |
+//! | [`serve`] | hyper's accept loop with a header-read timeout, a connection cap and graceful shutdown |
+//! | [`Reply`] | a framework-neutral `http::Response<Vec<u8>>` as an axum response |
+
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+mod extract;
+mod layer;
+mod reply;
+mod routes;
+mod serve;
+
+pub use extract::{Bearer, BearerUser};
+pub use layer::{TokenwardLayer, TokenwardService};
+pub use reply::Reply;
+pub use serve::{ConnectionLimits, serve};
+pub use tokenward::oauth2::{AnyScope, RequiredScope};
+
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokenward::TokenIssuer;
+
+/// The issuer and the options its routes and extractors share. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct Tokenward {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    issuer: TokenIssuer,
+    trusted_proxies: Vec<IpAddr>,
+    request_timeout: Duration,
+}
+
+impl Tokenward {
+    /// The default time a whole request (body included) may take before it is answered 503.
+    pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+
+    /// Routes and extractors around `issuer`; no trusted proxies, the default request timeout.
+    pub fn new(issuer: TokenIssuer) -> Self {
+        Self::with_options(issuer, Vec::new(), Self::DEFAULT_REQUEST_TIMEOUT)
+    }
+
+    /// The reverse proxies whose `X-Forwarded-For` names the client the token endpoint
+    /// throttles by; anyone else's header is ignored.
+    ///
+    /// ```
+    /// # fn f(issuer: tokenward::TokenIssuer) {
+    /// let tokenward = axum_tokenward::Tokenward::new(issuer)
+    ///     .trusted_proxies(vec!["10.0.0.5".parse().unwrap()]);
+    /// # }
+    /// ```
+    #[must_use]
+    pub fn trusted_proxies(self, proxies: Vec<IpAddr>) -> Self {
+        Self::with_options(
+            self.inner.issuer.clone(),
+            proxies,
+            self.inner.request_timeout,
+        )
+    }
+
+    /// How long a whole request may take under [`Tokenward::layer`] (a slow client, a starved
+    /// password hasher) before it is answered 503 `temporarily_unavailable`.
+    ///
+    /// ```
+    /// # fn f(issuer: tokenward::TokenIssuer) {
+    /// let tokenward = axum_tokenward::Tokenward::new(issuer)
+    ///     .request_timeout(std::time::Duration::from_secs(5));
+    /// # }
+    /// ```
+    #[must_use]
+    pub fn request_timeout(self, timeout: Duration) -> Self {
+        Self::with_options(
+            self.inner.issuer.clone(),
+            self.inner.trusted_proxies.clone(),
+            timeout,
+        )
+    }
+
+    fn with_options(
+        issuer: TokenIssuer,
+        trusted_proxies: Vec<IpAddr>,
+        request_timeout: Duration,
+    ) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                issuer,
+                trusted_proxies,
+                request_timeout,
+            }),
+        }
+    }
+
+    /// The issuer, for handlers that need more than the extractors give.
+    ///
+    /// ```
+    /// # async fn f(tokenward: axum_tokenward::Tokenward, user_id: &str) -> Result<(), tokenward::Error> {
+    /// tokenward.issuer().logout_all(user_id).await?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn issuer(&self) -> &TokenIssuer {
+        &self.inner.issuer
+    }
+}

@@ -1,0 +1,279 @@
+//! The extractors, routes and layer, driven as axum drives them (no socket).
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::ConnectInfo;
+use axum::routing::get;
+use http::{Request, StatusCode, header};
+use http_body_util::BodyExt;
+use secrecy::SecretString;
+use serde_json::Value;
+use tokenward::TokenIssuer;
+use tokenward::keys::{KeyAlgorithm, KeySet};
+use tokenward::password::{Argon2Params, PasswordHasher};
+use tokenward::store::memory::{MemoryRevocation, MemoryUserStore};
+use tokenward::store::{ThrottlePolicy, User, UserStore};
+use tokenward::token::{Scopes, TokenCodec};
+use tower::ServiceExt;
+
+use axum_tokenward::{Bearer, BearerUser, Tokenward};
+
+tokenward::required_scope!(ItemsRead = "items:read");
+tokenward::required_scope!(Admin = "admin");
+
+async fn issuer() -> TokenIssuer {
+    let codec = TokenCodec::builder(KeySet::generate(KeyAlgorithm::EdDSA).unwrap(), "iss", "aud")
+        .build()
+        .unwrap();
+    let hasher = PasswordHasher::builder()
+        .params(Argon2Params::new(Argon2Params::MIN_MEMORY_KIB, 1, 1).unwrap())
+        .build()
+        .unwrap();
+    let users = Arc::new(MemoryUserStore::new());
+    users
+        .upsert(User {
+            id: String::new(),
+            username: "johndoe".into(),
+            password_hash: hasher.hash(&SecretString::from("secret password")).unwrap(),
+            scopes: Scopes::parse("items:read").unwrap(),
+            disabled: false,
+            full_name: None,
+            email: None,
+        })
+        .await
+        .unwrap();
+    TokenIssuer::builder(codec, users, Arc::new(MemoryRevocation::new()))
+        .password_hasher(hasher)
+        .build()
+        .unwrap()
+}
+
+async fn items(token: Bearer<ItemsRead>) -> String {
+    format!("items for {}", token.claims.sub)
+}
+
+async fn admin(_: Bearer<Admin>) -> &'static str {
+    "admin"
+}
+
+async fn me(caller: BearerUser) -> String {
+    caller.user.username.clone()
+}
+
+async fn slow() -> &'static str {
+    tokio::time::sleep(Duration::from_secs(30)).await;
+    "late"
+}
+
+fn app(tokenward: &Tokenward) -> Router {
+    Router::new()
+        .route("/items", get(items))
+        .route("/admin", get(admin))
+        .route("/me", get(me))
+        .route("/slow", get(slow))
+        .merge(tokenward.routes())
+        .layer(tokenward.layer())
+}
+
+struct Answer {
+    status: StatusCode,
+    headers: http::HeaderMap,
+    body: Vec<u8>,
+}
+
+impl Answer {
+    fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).unwrap()
+    }
+}
+
+async fn send(app: &Router, request: Request<Body>) -> Answer {
+    let mut request = request;
+    let peer: SocketAddr = "192.0.2.1:4000".parse().unwrap();
+    request.extensions_mut().insert(ConnectInfo(peer));
+    let response = app.clone().oneshot(request).await.unwrap();
+    let status = response.status();
+    let headers = response.headers().clone();
+    let body = response
+        .into_body()
+        .collect()
+        .await
+        .unwrap()
+        .to_bytes()
+        .to_vec();
+    Answer {
+        status,
+        headers,
+        body,
+    }
+}
+
+fn get_with(path: &str, token: Option<&str>) -> Request<Body> {
+    let mut request = Request::get(path);
+    if let Some(token) = token {
+        request = request.header(header::AUTHORIZATION, format!("Bearer {token}"));
+    }
+    request.body(Body::empty()).unwrap()
+}
+
+fn form(path: &str, body: String) -> Request<Body> {
+    Request::post(path)
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(Body::from(body))
+        .unwrap()
+}
+
+async fn login(app: &Router) -> String {
+    let answer = send(
+        app,
+        form(
+            "/token",
+            "grant_type=password&username=johndoe&password=secret+password".into(),
+        ),
+    )
+    .await;
+    assert_eq!(answer.status, StatusCode::OK);
+    answer.json()["access_token"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn a_token_from_the_routes_opens_a_route_with_its_scope() {
+    let tokenward = Tokenward::new(issuer().await);
+    let app = app(&tokenward);
+    let token = login(&app).await;
+    let answer = send(&app, get_with("/items", Some(&token))).await;
+    assert_eq!(answer.status, StatusCode::OK);
+    assert!(
+        String::from_utf8(answer.body)
+            .unwrap()
+            .starts_with("items for ")
+    );
+    let answer = send(&app, get_with("/me", Some(&token))).await;
+    assert_eq!(answer.body, b"johndoe");
+}
+
+#[tokio::test]
+async fn missing_wrong_and_insufficient_tokens_are_refused() {
+    let tokenward = Tokenward::new(issuer().await);
+    let app = app(&tokenward);
+    let none = send(&app, get_with("/items", None)).await;
+    assert_eq!(none.status, StatusCode::UNAUTHORIZED);
+    assert!(none.headers.contains_key(header::WWW_AUTHENTICATE));
+    let forged = send(&app, get_with("/items", Some("eyJhbGciOiJub25lIn0.e30."))).await;
+    assert_eq!(forged.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(forged.json()["error"], "invalid_token");
+
+    let token = login(&app).await;
+    let scope = send(&app, get_with("/admin", Some(&token))).await;
+    assert_eq!(scope.status, StatusCode::FORBIDDEN);
+    assert_eq!(scope.json()["error"], "insufficient_scope");
+
+    // Revoked through the mounted route: refused at once.
+    let revoked = send(&app, form("/revoke", format!("token={token}"))).await;
+    assert_eq!(revoked.status, StatusCode::OK);
+    let after = send(&app, get_with("/items", Some(&token))).await;
+    assert_eq!(after.status, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn the_jwks_route_publishes_the_signing_key() {
+    let issuer = issuer().await;
+    let kid = issuer.codec().keys().active().kid().to_owned();
+    let app = app(&Tokenward::new(issuer));
+    let answer = send(&app, get_with("/.well-known/jwks.json", None)).await;
+    assert_eq!(answer.status, StatusCode::OK);
+    assert_eq!(answer.json()["keys"][0]["kid"], kid.as_str());
+}
+
+#[tokio::test]
+async fn a_route_without_the_layer_fails_closed_with_500() {
+    let tokenward = Tokenward::new(issuer().await);
+    let token = login(&app(&tokenward)).await;
+    let bare = Router::new().route("/items", get(items));
+    let answer = send(&bare, get_with("/items", Some(&token))).await;
+    assert_eq!(answer.status, StatusCode::INTERNAL_SERVER_ERROR);
+    assert_eq!(answer.json()["error"], "server_error");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_request_past_the_deadline_gets_503_with_retry_after() {
+    let tokenward = Tokenward::new(issuer().await).request_timeout(Duration::from_secs(2));
+    let app = app(&tokenward);
+    let answer = send(&app, get_with("/slow", None)).await;
+    assert_eq!(answer.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(answer.json()["error"], "temporarily_unavailable");
+    assert_eq!(answer.headers[header::RETRY_AFTER], "1");
+}
+
+#[tokio::test]
+async fn an_oversized_form_gets_a_json_413_and_no_login() {
+    let tokenward = Tokenward::new(issuer().await);
+    let app = app(&tokenward);
+    let padding = "a".repeat(tokenward::oauth2::MAX_FORM_BYTES);
+    let answer = send(
+        &app,
+        form(
+            "/token",
+            format!("grant_type=password&username=johndoe&password=secret+password&x={padding}"),
+        ),
+    )
+    .await;
+    assert_eq!(answer.status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(answer.json()["error"], "invalid_request");
+    assert!(!String::from_utf8_lossy(&answer.body).contains("access_token"));
+}
+
+#[tokio::test]
+async fn the_token_route_throttles_by_the_client_a_trusted_proxy_names() {
+    let codec = TokenCodec::builder(KeySet::generate(KeyAlgorithm::EdDSA).unwrap(), "iss", "aud")
+        .build()
+        .unwrap();
+    let issuer = TokenIssuer::builder(
+        codec,
+        Arc::new(MemoryUserStore::new()),
+        Arc::new(MemoryRevocation::new()),
+    )
+    .password_hasher(
+        PasswordHasher::builder()
+            .params(Argon2Params::new(Argon2Params::MIN_MEMORY_KIB, 1, 1).unwrap())
+            .build()
+            .unwrap(),
+    )
+    .client_throttle(ThrottlePolicy {
+        max_failures: 2,
+        window_secs: 60,
+    })
+    .build()
+    .unwrap();
+    // `send` connects every request from 192.0.2.1, the proxy.
+    let tokenward = Tokenward::new(issuer).trusted_proxies(vec!["192.0.2.1".parse().unwrap()]);
+    let app = app(&tokenward);
+    let attempt = |client: &'static str, user: usize| {
+        let mut request = form(
+            "/token",
+            format!("grant_type=password&username=user{user}&password=wrong"),
+        );
+        request
+            .headers_mut()
+            .insert("x-forwarded-for", client.parse().unwrap());
+        request
+    };
+    let mut first = Vec::new();
+    for user in 0..3 {
+        first.push(
+            send(&app, attempt("198.51.100.7", user))
+                .await
+                .status
+                .as_u16(),
+        );
+    }
+    // Two attempts, then refused, whatever the username.
+    assert_eq!(first, [400, 400, 429]);
+    // Another client behind the same proxy has its own budget.
+    let other = send(&app, attempt("198.51.100.8", 9)).await;
+    assert_eq!(other.status, StatusCode::BAD_REQUEST);
+}
