@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 /// One public key (RFC 7517 §4, with the RFC 7518/8037 members for its key type).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Jwk {
     /// Key type: `OKP`, `EC` or `RSA`.
     pub kty: String,
@@ -76,6 +77,7 @@ impl Jwk {
 
 /// A JWK Set: `{"keys": [...]}`. Empty when only HMAC keys are configured.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Jwks {
     /// The public keys, the active one first.
     pub keys: Vec<Jwk>,

@@ -23,6 +23,8 @@
 mod bearer;
 mod client_address;
 mod form;
+#[cfg(feature = "openapi")]
+pub mod openapi;
 mod required_scope;
 mod response;
 
@@ -43,6 +45,22 @@ use http::{HeaderMap, Response, StatusCode};
 
 use crate::TokenIssuer;
 
+#[cfg_attr(feature = "openapi", utoipa::path(
+    post,
+    path = "/token",
+    tag = "oauth2",
+    request_body(content = openapi::TokenForm, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 200, description = "A new access and refresh token", body = response::TokenBody,
+            headers(("Cache-Control" = String, description = "no-store"))),
+        (status = 400, description = "`invalid_request`, `invalid_grant` (wrong password, used or revoked refresh token), `invalid_scope`, `unsupported_grant_type`", body = response::ErrorBody),
+        (status = 413, description = "The form is larger than 16 KiB", body = response::ErrorBody),
+        (status = 429, description = "Too many attempts for this username or client address", body = response::ErrorBody,
+            headers(("Retry-After" = u64, description = "Seconds until the next attempt may succeed"))),
+        (status = 503, description = "A store does not answer, or too many logins are waiting for the password hasher", body = response::ErrorBody,
+            headers(("Retry-After" = u64))),
+    )
+))]
 /// Handles `POST /token` from `client` (the peer address, or [`client_address`] behind a
 /// trusted proxy, which password logins are also throttled by): parses the form, runs the
 /// grant, and builds the RFC 6749 response (`Cache-Control: no-store` on every answer).
@@ -84,6 +102,19 @@ pub async fn token_endpoint(
     }
 }
 
+#[cfg_attr(feature = "openapi", utoipa::path(
+    post,
+    path = "/revoke",
+    tag = "oauth2",
+    request_body(content = openapi::RevocationForm, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 200, description = "Revoked, or not a token this server would accept (RFC 7009 §2.2)"),
+        (status = 400, description = "No `token` in the form", body = response::ErrorBody),
+        (status = 413, description = "The form is larger than 16 KiB", body = response::ErrorBody),
+        (status = 503, description = "A store does not answer", body = response::ErrorBody,
+            headers(("Retry-After" = u64))),
+    )
+))]
 /// Handles `POST /revoke` (RFC 7009): 200 with an empty body for any token, valid or not.
 pub async fn revocation_endpoint(
     issuer: &TokenIssuer,

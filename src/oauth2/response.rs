@@ -32,18 +32,30 @@ pub struct ErrorResponse {
     pub www_authenticate: Option<HeaderValue>,
 }
 
+/// An error's JSON body (RFC 6749 §5.2).
 #[derive(Serialize)]
-struct ErrorBody<'a> {
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = Error))]
+pub struct ErrorBody<'a> {
+    /// The error code.
     error: &'a str,
+    /// What went wrong, for humans; never a secret.
     error_description: &'a str,
 }
 
+/// A successful token response's JSON body (RFC 6749 §5.1).
 #[derive(Serialize)]
-struct TokenBody<'a> {
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = TokenResponse))]
+pub struct TokenBody<'a> {
+    /// An RFC 9068 JWT for `Authorization: Bearer`.
     access_token: &'a str,
+    /// Always `Bearer`.
+    #[cfg_attr(feature = "openapi", schema(pattern = "^Bearer$"))]
     token_type: &'static str,
+    /// Seconds until the access token expires.
     expires_in: u64,
+    /// Single use: spending it at `/token` returns a new pair.
     refresh_token: &'a str,
+    /// The granted scopes, space-delimited.
     scope: String,
 }
 
@@ -190,6 +202,14 @@ pub fn error_response(err: &Error) -> ErrorResponse {
     }
 }
 
+#[cfg_attr(feature = "openapi", utoipa::path(
+    get,
+    path = "/.well-known/jwks.json",
+    tag = "oauth2",
+    responses(
+        (status = 200, description = "The public keys tokens are signed with; empty for HMAC keys", body = crate::keys::Jwks),
+    )
+))]
 /// `GET /.well-known/jwks.json`: the issuer's public keys (RFC 7517). Resource servers may cache
 /// it for five minutes; one that meets a token with an unknown `kid` fetches it again.
 pub fn jwks_response(issuer: &TokenIssuer) -> Response<Vec<u8>> {

@@ -19,12 +19,12 @@ use tracing::Instrument;
 
 type AppData = web::Data<App>;
 
-async fn me(app: AppData, caller: BearerUser) -> HttpResponse {
-    into_actix(&app.me(&caller.user))
+async fn me(caller: BearerUser) -> HttpResponse {
+    into_actix(&api::me(&caller.user))
 }
 
 async fn list_items(app: AppData, _: Bearer<ItemsRead>) -> HttpResponse {
-    into_actix(&app.list_items())
+    into_actix(&api::list_items(&app))
 }
 
 async fn create_item(
@@ -33,7 +33,12 @@ async fn create_item(
     request: HttpRequest,
     body: web::Bytes,
 ) -> HttpResponse {
-    into_actix(&app.create_item(&token.claims, &headers_of(&request), &body))
+    into_actix(&api::create_item(
+        &app,
+        &token.claims,
+        &headers_of(&request),
+        &body,
+    ))
 }
 
 async fn change_password(
@@ -42,22 +47,23 @@ async fn change_password(
     request: HttpRequest,
     body: web::Bytes,
 ) -> HttpResponse {
-    into_actix(
-        &app.change_password(&token.claims, &headers_of(&request), &body)
-            .await,
-    )
+    into_actix(&api::change_password(&app, &token.claims, &headers_of(&request), &body).await)
 }
 
 async fn logout_all(app: AppData, token: Bearer) -> HttpResponse {
-    into_actix(&app.logout_all(&token.claims).await)
+    into_actix(&api::logout_all(&app, &token.claims).await)
 }
 
 async fn health(app: AppData) -> HttpResponse {
-    into_actix(&app.health().await)
+    into_actix(&api::health(&app).await)
 }
 
 async fn metrics(app: AppData) -> HttpResponse {
-    into_actix(&app.metrics())
+    into_actix(&api::metrics(&app))
+}
+
+async fn openapi() -> HttpResponse {
+    into_actix(&tokenward_server_common::openapi::openapi_json())
 }
 
 /// One span per request (id, method, path), the answer logged, the id sent back.
@@ -92,7 +98,7 @@ fn baseline(config: &mut web::ServiceConfig) {
                 .headers()
                 .get("x-user-id")
                 .and_then(|v| v.to_str().ok());
-            into_actix(&app.profile(user_id.unwrap_or_default()).await)
+            into_actix(&api::profile(&app, user_id.unwrap_or_default()).await)
         }
         config.route("/baseline/users/me", web::get().to(me));
     }
@@ -140,6 +146,11 @@ async fn main() -> ExitCode {
             ))
             .service(resource("/health", "GET", vec![web::get().to(health)]))
             .service(resource("/metrics", "GET", vec![web::get().to(metrics)]))
+            .service(resource(
+                "/openapi.json",
+                "GET",
+                vec![web::get().to(openapi)],
+            ))
             .configure(baseline)
             .default_service(web::to(async || into_actix(&api::not_found())))
     })

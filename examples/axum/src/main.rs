@@ -17,17 +17,18 @@ use axum::routing::{get, post};
 use axum_tokenward::{Bearer, BearerUser, ConnectionLimits, Reply, Tokenward};
 use tokenward_server_common::api::{self, ItemsRead, ItemsWrite};
 use tokenward_server_common::logging::{self, RequestLog};
+use tokenward_server_common::openapi;
 use tokenward_server_common::{App, shutdown_signal, startup_failed};
 use tracing::Instrument;
 
 type AppState = State<Arc<App>>;
 
-async fn me(State(app): AppState, caller: BearerUser) -> Reply {
-    Reply(app.me(&caller.user))
+async fn me(caller: BearerUser) -> Reply {
+    Reply(api::me(&caller.user))
 }
 
 async fn list_items(State(app): AppState, _: Bearer<ItemsRead>) -> Reply {
-    Reply(app.list_items())
+    Reply(api::list_items(&app))
 }
 
 async fn create_item(
@@ -36,7 +37,7 @@ async fn create_item(
     headers: HeaderMap,
     body: Bytes,
 ) -> Reply {
-    Reply(app.create_item(&token.claims, &headers, &body))
+    Reply(api::create_item(&app, &token.claims, &headers, &body))
 }
 
 async fn change_password(
@@ -45,11 +46,11 @@ async fn change_password(
     headers: HeaderMap,
     body: Bytes,
 ) -> Reply {
-    Reply(app.change_password(&token.claims, &headers, &body).await)
+    Reply(api::change_password(&app, &token.claims, &headers, &body).await)
 }
 
 async fn logout_all(State(app): AppState, token: Bearer) -> Reply {
-    Reply(app.logout_all(&token.claims).await)
+    Reply(api::logout_all(&app, &token.claims).await)
 }
 
 /// One span per request (id, method, path), the answer logged, the id sent back.
@@ -73,7 +74,7 @@ mod baseline {
     pub fn routes() -> Router<Arc<App>> {
         async fn me(State(app): AppState, headers: HeaderMap) -> Reply {
             let user_id = headers.get("x-user-id").and_then(|v| v.to_str().ok());
-            Reply(app.profile(user_id.unwrap_or_default()).await)
+            Reply(api::profile(&app, user_id.unwrap_or_default()).await)
         }
         let router = Router::new();
         if tokenward_server_common::load_baseline_enabled() {
@@ -97,11 +98,15 @@ fn router(app: Arc<App>, tokenward: &Tokenward) -> Router {
         .route("/users/me/logout-all", post(logout_all))
         .route(
             "/health",
-            get(async |State(app): AppState| Reply(app.health().await)),
+            get(async |State(app): AppState| Reply(api::health(&app).await)),
         )
         .route(
             "/metrics",
-            get(async |State(app): AppState| Reply(app.metrics())),
+            get(async |State(app): AppState| Reply(api::metrics(&app))),
+        )
+        .route(
+            "/openapi.json",
+            get(async || Reply(openapi::openapi_json())),
         )
         .layer(DefaultBodyLimit::max(api::MAX_JSON_BYTES))
         .merge(tokenward.routes())

@@ -1924,3 +1924,50 @@ pub async fn metrics_are_served_only_when_asked(bin: &Path) {
     assert!(text.contains("tokenward_hash_wait_seconds_count"), "{text}");
     assert!(!text.contains(&pair.access) && !text.contains(fixture.alice.password));
 }
+
+pub async fn openapi_document_describes_every_route(bin: &Path) {
+    let fixture = Fixture::new();
+    let server = fixture.start(bin, &[]).await;
+    let client = Client::new(&server);
+    let reply = client.get_anonymous("/openapi.json").await;
+    assert_eq!(reply.status, 200);
+    let document = reply.json();
+    assert_eq!(document["openapi"], "3.1.0");
+    let mut operations: Vec<String> = Vec::new();
+    for (path, item) in document["paths"].as_object().expect("paths") {
+        for method in item.as_object().expect("path item").keys() {
+            operations.push(format!("{} {path}", method.to_uppercase()));
+        }
+    }
+    operations.sort();
+    let mut expected = vec![
+        "POST /token",
+        "POST /revoke",
+        "GET /.well-known/jwks.json",
+        "GET /users/me",
+        "GET /items",
+        "POST /items",
+        "POST /users/me/password",
+        "POST /users/me/logout-all",
+        "GET /health",
+    ];
+    expected.sort_unstable();
+    assert_eq!(operations, expected);
+    // What the server answers is what the document says it answers.
+    let documented = |method: &str, path: &str, status: u16| {
+        document["paths"][path][method]["responses"]
+            .get(status.to_string())
+            .is_some()
+    };
+    let pair = client.login(&fixture.alice).await;
+    assert!(documented("post", "/token", 200));
+    let me = client.get("/users/me", &pair.access).await;
+    assert!(documented("get", "/users/me", me.status));
+    let anonymous = client.get_anonymous("/items").await;
+    assert!(documented("get", "/items", anonymous.status));
+    let wrong = client
+        .password_grant(&fixture.alice.username, "a wrong password", None)
+        .await;
+    assert!(documented("post", "/token", wrong.status));
+    assert!(documented("get", "/health", 200) && documented("get", "/health", 503));
+}

@@ -55,7 +55,8 @@ macro_rules! contract_suite {
             two_instances_importing_at_once_make_one_row_per_user,
             slow_and_idle_connections_are_closed,
             logs_carry_request_ids_and_no_secrets,
-            metrics_are_served_only_when_asked
+            metrics_are_served_only_when_asked,
+            openapi_document_describes_every_route
         );
         $crate::contract_suite!(@ignored $bin;
             "needs PostgreSQL and Redis: set TOKENWARD_TEST_POSTGRES_URL and TOKENWARD_TEST_REDIS_URL, run with --ignored";

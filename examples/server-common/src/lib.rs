@@ -11,6 +11,7 @@
 pub mod api;
 pub mod config;
 pub mod logging;
+pub mod openapi;
 pub mod startup;
 
 pub use api::App;
