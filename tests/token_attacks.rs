@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use time::{Duration, OffsetDateTime};
 use tokenward::clock::ManualClock;
 use tokenward::keys::{KeyAlgorithm, KeySet, SigningKey};
-use tokenward::token::{Scopes, TokenCodec, TokenError};
+use tokenward::token::{JwksVerifier, Scopes, TokenCodec, TokenError};
 
 const ISS: &str = "https://auth.example";
 const AUD: &str = "api.example";
@@ -410,11 +410,37 @@ fn attack_table() {
             Malformed("header is not base64url"),
         ),
     ];
+    // A resource server with only the public keys (the JWKS has no HMAC key) refuses the same
+    // tokens for the same reasons, except that a token naming the HMAC key's id names a key it
+    // does not have.
+    let verifier = JwksVerifier::new(&f.codec.keys().jwks(), ISS, AUD)
+        .unwrap()
+        .leeway(Duration::seconds(30))
+        .unwrap()
+        .clock(f.clock.clone());
     for (name, token, expected) in cases {
+        let names_hmac_key = jsonwebtoken::decode_header(&token)
+            .ok()
+            .and_then(|h| h.kid)
+            .is_some_and(|kid| kid == "hs");
+        let before_key_lookup = matches!(
+            expected,
+            UnsupportedAlgorithm | Malformed(_) | Oversized { .. } | MissingKid
+        );
+        let expected_remote = if names_hmac_key && !before_key_lookup {
+            UnknownKid
+        } else {
+            expected.clone()
+        };
         assert_eq!(
             f.codec.validate_access(&token).err(),
             Some(expected),
             "{name}"
+        );
+        assert_eq!(
+            verifier.verify(&token).err(),
+            Some(expected_remote),
+            "{name} (JwksVerifier)"
         );
     }
 }

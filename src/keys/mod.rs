@@ -74,6 +74,16 @@ pub enum KeyError {
     /// A `kid` that is empty, too long or uses characters outside `[A-Za-z0-9._-]`.
     #[error("key id must be 1 to 64 characters of A-Z a-z 0-9 . _ -")]
     InvalidKid,
+    /// A public key in a JWK Set that does not hold what its `kty`, `crv` and `alg` say.
+    #[error("public key {kid:?} is not a valid {algorithm} key ({reason})")]
+    InvalidPublicKey {
+        /// The key's id.
+        kid: String,
+        /// What its `alg` says.
+        algorithm: KeyAlgorithm,
+        /// What is wrong.
+        reason: &'static str,
+    },
     /// Two keys share a `kid`.
     #[error("duplicate key id {0:?}")]
     DuplicateKid(String),

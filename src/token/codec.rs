@@ -1,7 +1,6 @@
 //! [`TokenCodec`]: signs access tokens with the active key and validates them against the
 //! [`KeySet`], with the issuer, audience, lifetime, leeway and clock it was built with.
 
-use std::borrow::Cow;
 use std::fmt;
 use std::sync::Arc;
 
@@ -9,21 +8,18 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use rand::RngCore;
 use secrecy::SecretString;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use time::Duration;
 
 use super::claims::{RawClaims, extra_claims};
 use super::refresh::{REFRESH_TYP, RefreshClaims};
 use super::verified_cache::{self, DEFAULT_VERIFIED_CACHE_TOKENS, VerifiedCache};
-use super::{AccessClaims, Scopes, TokenError, Verified};
+use super::{AccessClaims, Scopes, TokenError, Verified, verify};
 use crate::clock::{Clock, SystemClock};
-use crate::keys::{KeyAlgorithm, KeySet};
+use crate::keys::KeySet;
 
 /// The largest leeway accepted for clock skew.
 pub const MAX_LEEWAY: Duration = Duration::seconds(60);
-
-/// The access-token `typ` tokenward writes (RFC 9068 §2.1).
-const ACCESS_TYP: &str = "at+jwt";
 
 /// Who a token is for: the user, the login session (refresh family), the user's token
 /// generation and the revocation store's epoch at login, and when the session ends.
@@ -184,7 +180,7 @@ impl TokenCodecBuilder {
                 "max token size must be 256 to 65536 bytes",
             ));
         }
-        let access_header_b64 = encoded_header(&self.keys, ACCESS_TYP);
+        let access_header_b64 = encoded_header(&self.keys, verify::ACCESS_TYP);
         let refresh_header_b64 = encoded_header(&self.keys, REFRESH_TYP);
         Ok(TokenCodec {
             inner: Arc::new(Inner {
@@ -201,25 +197,6 @@ impl TokenCodecBuilder {
             }),
         })
     }
-}
-
-/// The header members validation looks at; the rest are ignored.
-#[derive(Deserialize)]
-struct RawHeader<'a> {
-    #[serde(borrow)]
-    alg: Cow<'a, str>,
-    #[serde(borrow, default)]
-    typ: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
-    kid: Option<Cow<'a, str>>,
-    #[serde(default)]
-    crit: Option<serde::de::IgnoredAny>,
-}
-
-fn b64_decode(part: &str, what: &'static str) -> Result<Vec<u8>, TokenError> {
-    URL_SAFE_NO_PAD
-        .decode(part)
-        .map_err(|_| TokenError::Malformed(what))
 }
 
 /// The base64url JOSE header for tokens of type `typ` signed with `keys`' active key.
@@ -438,7 +415,7 @@ impl TokenCodec {
     }
 
     fn validate_access_uncached(&self, token: &str) -> Result<Verified<AccessClaims>, TokenError> {
-        let payload = self.verify_signature(token, is_access_typ)?;
+        let payload = self.verify_signature(token, verify::is_access_typ)?;
         let raw: RawClaims = serde_json::from_slice(&payload)
             .map_err(|_| TokenError::Malformed("claims are not a valid JSON claims object"))?;
         let claims = raw.into_claims()?;
@@ -464,56 +441,12 @@ impl TokenCodec {
         token: &str,
         typ_ok: fn(&str) -> bool,
     ) -> Result<Vec<u8>, TokenError> {
-        if token.len() > self.inner.max_token_bytes {
-            return Err(TokenError::Oversized {
-                max: self.inner.max_token_bytes,
-            });
-        }
-        let mut parts = token.split('.');
-        let (Some(header_b64), Some(payload_b64), Some(signature_b64), None) =
-            (parts.next(), parts.next(), parts.next(), parts.next())
-        else {
-            return Err(TokenError::Malformed("expected three dot-separated parts"));
-        };
-        if header_b64.is_empty() || payload_b64.is_empty() {
-            return Err(TokenError::Malformed("empty token part"));
-        }
-        let header_json = b64_decode(header_b64, "header is not base64url")?;
-        let header: RawHeader<'_> = serde_json::from_slice(&header_json)
-            .map_err(|_| TokenError::Malformed("header is not a valid JOSE header"))?;
-        let Ok(alg) = header.alg.parse::<KeyAlgorithm>() else {
-            return Err(TokenError::UnsupportedAlgorithm);
-        };
-        if header.crit.is_some() {
-            // RFC 7515 §4.1.11: critical extensions we do not understand must be refused.
-            return Err(TokenError::Malformed(
-                "unsupported critical header extension",
-            ));
-        }
-        let kid = header.kid.as_deref().ok_or(TokenError::MissingKid)?;
-        let key = self.inner.keys.get(kid).ok_or(TokenError::UnknownKid)?;
-        if key.algorithm() != alg {
-            return Err(TokenError::AlgorithmMismatch);
-        }
-        if signature_b64.is_empty() {
-            return Err(TokenError::Malformed("empty signature"));
-        }
-        let signed = &token[..header_b64.len() + 1 + payload_b64.len()];
-        let valid = jsonwebtoken::crypto::verify(
-            signature_b64,
-            signed.as_bytes(),
-            &key.decoding,
-            alg.to_jwt(),
-        )
-        .map_err(|_| TokenError::BadSignature)?;
-        if !valid {
-            return Err(TokenError::BadSignature);
-        }
-        match header.typ.as_deref() {
-            Some(typ) if typ_ok(typ) => {}
-            _ => return Err(TokenError::WrongType),
-        }
-        b64_decode(payload_b64, "payload is not base64url")
+        verify::signed_payload(token, self.inner.max_token_bytes, typ_ok, |kid| {
+            self.inner
+                .keys
+                .get(kid)
+                .map(|key| (key.algorithm(), &key.decoding))
+        })
     }
 
     fn check_registered_claims(
@@ -525,32 +458,16 @@ impl TokenCodec {
         nbf: Option<i64>,
         iat: i64,
     ) -> Result<(), TokenError> {
-        if iss != self.inner.issuer {
-            return Err(TokenError::WrongIssuer);
+        verify::RegisteredClaimRules {
+            issuer: &self.inner.issuer,
+            audience,
+            leeway_secs: self.inner.leeway_secs,
+            now: self.inner.clock.now().unix_timestamp(),
         }
-        if !aud.iter().any(|a| a == audience) {
-            return Err(TokenError::WrongAudience);
-        }
-        let now = self.inner.clock.now().unix_timestamp();
-        let leeway = self.inner.leeway_secs;
-        // RFC 7519 §4.1.4: not accepted "on or after" exp.
-        if now >= exp.saturating_add(leeway) {
-            return Err(TokenError::Expired);
-        }
-        if nbf.is_some_and(|nbf| now.saturating_add(leeway) < nbf)
-            || now.saturating_add(leeway) < iat
-        {
-            return Err(TokenError::NotYetValid);
-        }
-        Ok(())
+        .check(iss, aud, exp, nbf, iat)
     }
 }
 
 fn is_refresh_typ(typ: &str) -> bool {
     typ == REFRESH_TYP
-}
-
-/// RFC 9068 §4: `at+jwt`, or the full media type; media types compare case-insensitively.
-fn is_access_typ(typ: &str) -> bool {
-    typ.eq_ignore_ascii_case(ACCESS_TYP) || typ.eq_ignore_ascii_case("application/at+jwt")
 }

@@ -8,9 +8,11 @@
 
 mod claims;
 mod codec;
+mod jwks_verifier;
 mod refresh;
 mod scope;
 mod verified_cache;
+mod verify;
 
 use std::ops::Deref;
 
@@ -18,6 +20,7 @@ pub use claims::{AccessClaims, REGISTERED_CLAIMS};
 pub use codec::{
     IssuedAccessToken, IssuedRefreshToken, MAX_LEEWAY, TokenCodec, TokenCodecBuilder, TokenSubject,
 };
+pub use jwks_verifier::JwksVerifier;
 pub use refresh::RefreshClaims;
 pub use scope::{InsufficientScope, MAX_SCOPE_BYTES, ScopeError, Scopes};
 pub use verified_cache::DEFAULT_VERIFIED_CACHE_TOKENS;
