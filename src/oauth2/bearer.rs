@@ -83,9 +83,9 @@ pub fn www_authenticate(
     HeaderValue::from_str(&challenge).unwrap_or_else(|_| HeaderValue::from_static("Bearer"))
 }
 
-/// 401 for a request without usable credentials: the challenge names only the realm
-/// (RFC 6750 §3.1).
-fn unauthenticated() -> Response<Vec<u8>> {
+/// 401 for a request without usable credentials (no `Authorization: Bearer` header, or a
+/// malformed one): the challenge names only the realm (RFC 6750 §3.1).
+pub fn missing_token() -> Response<Vec<u8>> {
     let mut response = Response::new(Vec::new());
     *response.status_mut() = StatusCode::UNAUTHORIZED;
     response.headers_mut().insert(
@@ -118,7 +118,7 @@ pub async fn authenticate(
     headers: &HeaderMap,
     required: &Scopes,
 ) -> Result<Verified<AccessClaims>, Response<Vec<u8>>> {
-    let token = bearer_token(headers).map_err(|_| unauthenticated())?;
+    let token = bearer_token(headers).map_err(|_| missing_token())?;
     let claims = issuer.validate(token).await.map_err(rejection_response)?;
     require_scope(claims, required)
 }
@@ -130,7 +130,7 @@ pub async fn authenticate_user(
     headers: &HeaderMap,
     required: &Scopes,
 ) -> Result<(Verified<AccessClaims>, User), Response<Vec<u8>>> {
-    let token = bearer_token(headers).map_err(|_| unauthenticated())?;
+    let token = bearer_token(headers).map_err(|_| missing_token())?;
     let (claims, user) = issuer
         .validate_user(token)
         .await
@@ -151,20 +151,24 @@ fn require_scope(
     Ok(claims)
 }
 
+/// 401 `invalid_token` for a token that was presented and refused, saying why (RFC 6750 §3.1).
+/// `reason` must not contain the token.
+pub fn invalid_token(reason: &dyn std::fmt::Display) -> Response<Vec<u8>> {
+    let description = reason.to_string();
+    ErrorResponse {
+        www_authenticate: Some(www_authenticate(
+            Some("invalid_token"),
+            Some(&description),
+            None,
+        )),
+        ..ErrorResponse::new(StatusCode::UNAUTHORIZED, "invalid_token", description)
+    }
+    .into_response()
+}
+
 fn rejection_response(err: Error) -> Response<Vec<u8>> {
     match err {
-        Error::InvalidToken(rejection) => {
-            let description = rejection.to_string();
-            ErrorResponse {
-                www_authenticate: Some(www_authenticate(
-                    Some("invalid_token"),
-                    Some(&description),
-                    None,
-                )),
-                ..ErrorResponse::new(StatusCode::UNAUTHORIZED, "invalid_token", description)
-            }
-            .into_response()
-        }
+        Error::InvalidToken(rejection) => invalid_token(&rejection),
         other => super::error_response(&other).into_response(),
     }
 }

@@ -30,7 +30,7 @@ mod response;
 
 pub use bearer::{
     BearerError, REALM, authenticate, authenticate_user, bearer_token, insufficient_scope,
-    www_authenticate,
+    invalid_token, missing_token, www_authenticate,
 };
 pub use client_address::client_address;
 pub use form::{
