@@ -139,3 +139,8 @@ impl Tokenward {
         &self.inner.issuer
     }
 }
+
+/// `docs/guides/actix-web.md`, compiled (and where it can run, run) as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../../docs/guides/actix-web.md")]
+struct ActixWebGuide;

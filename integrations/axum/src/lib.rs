@@ -141,3 +141,13 @@ impl Tokenward {
         &self.inner.issuer
     }
 }
+
+/// `docs/guides/axum.md`, compiled (and where it can run, run) as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../../docs/guides/axum.md")]
+struct AxumGuide;
+
+/// The README's code, compiled as doctests here because it uses this crate.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+struct Readme;
