@@ -156,3 +156,20 @@ fn keys_it_cannot_use_are_left_out_and_broken_ones_refused() {
         Err(KeyError::DuplicateKid(_))
     ));
 }
+
+#[test]
+fn short_rsa_moduli_and_silly_limits_are_refused() {
+    // A 1024-bit modulus (128 bytes of 0xff, base64url) is forgeable: refused like the issuer
+    // side refuses it.
+    let short_n = "_".repeat(170) + "w";
+    let set = jwks_from(json!({"keys": [
+        {"kty": "RSA", "kid": "short", "alg": "RS256", "use": "sig", "n": short_n, "e": "AQAB"},
+    ]}));
+    assert!(matches!(
+        JwksVerifier::new(&set, ISS, AUD),
+        Err(KeyError::RsaKeySize { bits: 1024 })
+    ));
+    let ok = JwksVerifier::new(&Jwks::default(), ISS, AUD).unwrap();
+    assert!(ok.clone().max_token_bytes(10).is_err());
+    assert!(ok.max_token_bytes(4096).is_ok());
+}

@@ -399,3 +399,14 @@ async fn authenticate_maps_every_outcome_to_its_status() {
         "{challenge}"
     );
 }
+
+tokenward::required_scope!(Blank = "  ");
+tokenward::required_scope!(TwoScopes = "items:read  items:write");
+
+#[test]
+fn a_scope_constant_of_spaces_is_an_error_not_no_scope() {
+    use tokenward::oauth2::{AnyScope, RequiredScope};
+    assert_eq!(Blank::scopes(), Err(tokenward::token::ScopeError::Empty));
+    assert!(AnyScope::scopes().unwrap().is_empty());
+    assert_eq!(TwoScopes::scopes().unwrap().len(), 2);
+}

@@ -35,6 +35,7 @@ pub use algorithm::KeyAlgorithm;
 pub use jwks::{Jwk, Jwks};
 pub use key_set::KeySet;
 pub use signing_key::SigningKey;
+pub(crate) use signing_key::{RSA_MAX_BITS, RSA_MIN_BITS};
 
 use std::path::PathBuf;
 

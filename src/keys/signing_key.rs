@@ -19,8 +19,8 @@ use super::jwks::Jwk;
 use super::{KeyAlgorithm, KeyError};
 
 const RSA_GENERATED_BITS: usize = 2048;
-const RSA_MIN_BITS: usize = 2048;
-const RSA_MAX_BITS: usize = 8192;
+pub(crate) const RSA_MIN_BITS: usize = 2048;
+pub(crate) const RSA_MAX_BITS: usize = 8192;
 
 /// A private signing key with its `kid`. `Debug` shows the id and algorithm only.
 #[derive(Clone)]

@@ -8,9 +8,14 @@ pub trait RequiredScope: Send + Sync + 'static {
     /// Space-delimited scope names; `""` for none.
     const SCOPE: &'static str;
 
-    /// [`Self::SCOPE`] parsed. A malformed constant is an error, never "no scope needed".
+    /// [`Self::SCOPE`] parsed. A malformed constant is an error, never "no scope needed": only
+    /// `""` means no scope, so a constant of spaces is refused as [`ScopeError::Empty`].
     fn scopes() -> Result<Scopes, ScopeError> {
-        Scopes::parse(Self::SCOPE)
+        let scopes = Scopes::parse(Self::SCOPE)?;
+        if scopes.is_empty() && !Self::SCOPE.is_empty() {
+            return Err(ScopeError::Empty);
+        }
+        Ok(scopes)
     }
 }
 

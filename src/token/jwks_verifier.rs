@@ -5,13 +5,15 @@ use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
 
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::DecodingKey;
 use time::Duration;
 
 use super::claims::RawClaims;
 use super::{AccessClaims, MAX_LEEWAY, TokenError, Verified, verify};
 use crate::clock::{Clock, SystemClock};
-use crate::keys::{Jwk, Jwks, KeyAlgorithm, KeyError};
+use crate::keys::{Jwk, Jwks, KeyAlgorithm, KeyError, RSA_MAX_BITS, RSA_MIN_BITS};
 
 /// The longest token accepted unless configured otherwise, as [`super::TokenCodec`]'s default.
 const DEFAULT_MAX_TOKEN_BYTES: usize = 8 * 1024;
@@ -104,11 +106,15 @@ impl JwksVerifier {
         Ok(self)
     }
 
-    /// Longest token accepted, checked before any decoding (default 8 KiB).
-    #[must_use]
-    pub fn max_token_bytes(mut self, max: usize) -> Self {
+    /// Longest token accepted, checked before any decoding (default 8 KiB; 256 to 65536).
+    pub fn max_token_bytes(mut self, max: usize) -> Result<Self, TokenError> {
+        if !(256..=65536).contains(&max) {
+            return Err(TokenError::InvalidConfig(
+                "max token bytes must be 256 to 65536",
+            ));
+        }
         self.max_token_bytes = max;
-        self
+        Ok(self)
     }
 
     /// The clock time checks use (default the system clock).
@@ -180,7 +186,17 @@ fn decoding_key(jwk: &Jwk) -> Result<Option<(KeyAlgorithm, DecodingKey)>, KeyErr
             if jwk.kty != "RSA" {
                 return Err(invalid("RS256 keys are kty RSA"));
             }
-            DecodingKey::from_rsa_components(&member(&jwk.n, "no n")?, &member(&jwk.e, "no e")?)
+            let n = member(&jwk.n, "no n")?;
+            // The sizes the issuer side accepts (`SigningKey`): a short modulus is forgeable,
+            // a huge one makes every verification expensive.
+            let modulus = URL_SAFE_NO_PAD
+                .decode(&n)
+                .map_err(|_| invalid("n is not base64url"))?;
+            let bits = modulus.iter().skip_while(|b| **b == 0).count() * 8;
+            if !(RSA_MIN_BITS..=RSA_MAX_BITS).contains(&bits) {
+                return Err(KeyError::RsaKeySize { bits });
+            }
+            DecodingKey::from_rsa_components(&n, &member(&jwk.e, "no e")?)
         }
         // Symmetric algorithms were left out above.
         _ => return Ok(None),

@@ -44,8 +44,11 @@ pub struct RemoteKeys {
 }
 
 impl RemoteKeys {
-    /// Fetches `jwks_url` once; tokens must come from `issuer` for `audience`.
+    /// Fetches `jwks_url` once; tokens must come from `issuer` for `audience`. The URL must be
+    /// `https` (plain `http` only to a loopback address): whoever can answer in the issuer's
+    /// place chooses which tokens this server accepts.
     pub async fn fetch(jwks_url: String, issuer: String, audience: String) -> Result<Self, String> {
+        check_jwks_url(&jwks_url)?;
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(5))
             .redirect(reqwest::redirect::Policy::none())
@@ -99,6 +102,21 @@ impl RemoteKeys {
             }
         }
         self.verifier.read().await.verify(token)
+    }
+}
+
+fn check_jwks_url(url: &str) -> Result<(), String> {
+    let url = reqwest::Url::parse(url).map_err(|e| format!("not a URL: {e}"))?;
+    let loopback = match url.host() {
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        Some(url::Host::Domain(name)) => name.eq_ignore_ascii_case("localhost"),
+        None => false,
+    };
+    match url.scheme() {
+        "https" => Ok(()),
+        "http" if loopback => Ok(()),
+        _ => Err("must be https (plain http only to a loopback address)".into()),
     }
 }
 

@@ -152,6 +152,14 @@ async fn an_unreachable_or_empty_key_set_fails_at_start() {
     )
     .await;
     assert!(unreachable.is_err());
+    // Whoever answers a plain-http fetch chooses the keys: only loopback may use it.
+    let plain = RemoteKeys::fetch(
+        "http://issuer.example/.well-known/jwks.json".into(),
+        ISS.into(),
+        AUD.into(),
+    )
+    .await;
+    assert!(plain.err().is_some_and(|e| e.contains("must be https")));
     // An issuer with only HMAC keys publishes no key a resource server could use.
     let hmac = KeySet::generate(KeyAlgorithm::HS256).unwrap();
     let (_, url) = start_issuer(&hmac).await;

@@ -21,6 +21,13 @@ use crate::{Rejection, Tokenward, headers_of};
 /// `insufficient_scope` without the scope, 503 `temporarily_unavailable` when a store does not
 /// answer (never a 401 that would send every client back to log in).
 ///
+/// The scope check reads the token's `scope` claim. With the issuer's default
+/// `check_user_on_validate(true)` validation also refuses tokens of deleted or disabled users;
+/// turned off, a token keeps its scopes until it expires.
+///
+/// Do not wrap it in `Option`: actix-web turns every rejection of an `Option<T>` extractor into
+/// `None`, so a store outage (503) or a missing `configure` (500) would read as "anonymous".
+///
 /// Needs [`Tokenward::configure`] on the app.
 ///
 /// ```

@@ -13,7 +13,7 @@ use crate::{Rejection, Tokenward, into_actix};
 /// than the [`Tokenward`]'s request timeout (body reading included) is answered 503
 /// `temporarily_unavailable` with `Retry-After`, and actix-web's plain-text 413 (a body over a
 /// `PayloadConfig` limit) becomes the JSON error every other answer uses. Without
-/// [`Tokenward::configure`] on the app it passes requests through untouched.
+/// [`Tokenward::configure`] on the app, the deadline is [`Tokenward::DEFAULT_REQUEST_TIMEOUT`].
 ///
 /// ```
 /// use actix_web::middleware::from_fn;
@@ -28,17 +28,14 @@ pub async fn limits(
     request: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
-    let Some(tokenward) = request.app_data::<Tokenward>().cloned() else {
-        return next
-            .call(request)
-            .await
-            .map(ServiceResponse::map_into_boxed_body);
-    };
+    let timeout = request
+        .app_data::<Tokenward>()
+        .map_or(Tokenward::DEFAULT_REQUEST_TIMEOUT, |tokenward| {
+            tokenward.inner.request_timeout
+        });
     // The timeout answer travels as an error, rendered by `Rejection::error_response`: building
     // a response would need a clone of the request, and actix's routing needs the only one.
-    let Ok(result) =
-        tokio::time::timeout(tokenward.inner.request_timeout, next.call(request)).await
-    else {
+    let Ok(result) = tokio::time::timeout(timeout, next.call(request)).await else {
         let timed_out = ErrorResponse {
             retry_after: Some(1),
             ..ErrorResponse::temporarily_unavailable("the request took too long")

@@ -1,7 +1,5 @@
 //! The OAuth endpoints: token, revocation, JWKS.
 
-use std::net::{IpAddr, Ipv4Addr};
-
 use actix_web::{HttpRequest, HttpResponse, Resource, Route, web};
 use tokenward::oauth2::{self, ErrorResponse};
 
@@ -11,6 +9,8 @@ impl Tokenward {
     /// `POST /token` (password and refresh-token grants, RFC 6749), `POST /revoke` (RFC 7009)
     /// and `GET /.well-known/jwks.json` (the public keys), and this [`Tokenward`] as app data
     /// for the extractors. Form bodies over [`oauth2::MAX_FORM_BYTES`] are refused with 413.
+    /// The token endpoint throttles logins per client address, so it must be served over TCP
+    /// (a request without a peer address is answered 500).
     ///
     /// ```
     /// # fn f(tokenward: actix_web_tokenward::Tokenward) {
@@ -81,10 +81,12 @@ async fn token(request: HttpRequest, body: web::Bytes) -> HttpResponse {
     let Some(tokenward) = tokenward_of(&request) else {
         return into_actix(&ErrorResponse::server_error().into_response());
     };
-    // A served TCP connection always has a peer; only hand-built test requests lack one.
-    let peer = request
-        .peer_addr()
-        .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |peer| peer.ip());
+    // Logins are throttled per client address. Without one (a Unix socket) every client would
+    // share one budget, so one attacker could lock everyone out: refuse instead.
+    let Some(peer) = request.peer_addr().map(|peer| peer.ip()) else {
+        tracing::error!("POST /token without a peer address: serve it over TCP");
+        return into_actix(&ErrorResponse::server_error().into_response());
+    };
     let headers = headers_of(&request);
     let client = oauth2::client_address(peer, &headers, &tokenward.inner.trusted_proxies);
     into_actix(&oauth2::token_endpoint(tokenward.issuer(), client, &headers, &body).await)

@@ -19,6 +19,10 @@ use crate::{Reply, Tokenward};
 /// `insufficient_scope` without the scope, 503 `temporarily_unavailable` when a store does not
 /// answer (never a 401 that would send every client back to log in).
 ///
+/// The scope check reads the token's `scope` claim. With the issuer's default
+/// `check_user_on_validate(true)` validation also refuses tokens of deleted or disabled users;
+/// turned off, a token keeps its scopes until it expires.
+///
 /// Needs [`Tokenward::layer`] on the router.
 ///
 /// ```

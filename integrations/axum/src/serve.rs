@@ -20,7 +20,8 @@ use tower::ServiceExt;
 pub struct ConnectionLimits {
     /// Time to send a request's headers, the first or the next on a kept-alive connection.
     pub header_timeout: Duration,
-    /// Connections served at once; more are closed as soon as they are accepted.
+    /// Connections served at once; more are closed as soon as they are accepted. (At most
+    /// `tokio::sync::Semaphore::MAX_PERMITS`; larger values count as that.)
     pub max_connections: usize,
     /// After shutdown begins, how long requests in flight may still take.
     pub drain_timeout: Duration,
@@ -58,7 +59,9 @@ pub async fn serve(
     limits: ConnectionLimits,
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
-    let open = Arc::new(Semaphore::new(limits.max_connections));
+    let open = Arc::new(Semaphore::new(
+        limits.max_connections.min(Semaphore::MAX_PERMITS),
+    ));
     let graceful = GracefulShutdown::new();
     let mut builder = http1::Builder::new();
     builder

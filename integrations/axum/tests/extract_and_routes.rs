@@ -187,6 +187,7 @@ async fn the_jwks_route_publishes_the_signing_key() {
     let answer = send(&app, get_with("/.well-known/jwks.json", None)).await;
     assert_eq!(answer.status, StatusCode::OK);
     assert_eq!(answer.json()["keys"][0]["kid"], kid.as_str());
+    assert_eq!(answer.headers[header::CACHE_CONTROL], "public, max-age=300");
 }
 
 #[tokio::test]
