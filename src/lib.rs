@@ -83,6 +83,7 @@ pub mod keys;
 pub mod metrics;
 pub mod oauth2;
 pub mod password;
+pub mod provider;
 pub mod store;
 pub mod token;
 

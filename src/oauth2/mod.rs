@@ -22,6 +22,7 @@
 
 mod bearer;
 mod client_address;
+mod endpoints;
 mod form;
 #[cfg(feature = "openapi")]
 pub mod openapi;
@@ -33,6 +34,7 @@ pub use bearer::{
     invalid_token, missing_token, www_authenticate,
 };
 pub use client_address::client_address;
+pub use endpoints::Endpoints;
 pub use form::{
     MAX_FORM_BYTES, RevocationRequest, TokenRequest, parse_revocation_request, parse_token_request,
 };

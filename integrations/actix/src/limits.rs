@@ -31,7 +31,7 @@ pub async fn limits(
     let timeout = request
         .app_data::<Tokenward>()
         .map_or(Tokenward::DEFAULT_REQUEST_TIMEOUT, |tokenward| {
-            tokenward.inner.request_timeout
+            tokenward.endpoints.request_deadline()
         });
     // The timeout answer travels as an error, rendered by `Rejection::error_response`: building
     // a response would need a clone of the request, and actix's routing needs the only one.

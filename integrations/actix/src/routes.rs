@@ -87,21 +87,29 @@ async fn token(request: HttpRequest, body: web::Bytes) -> HttpResponse {
         tracing::error!("POST /token without a peer address: serve it over TCP");
         return into_actix(&ErrorResponse::server_error().into_response());
     };
-    let headers = headers_of(&request);
-    let client = oauth2::client_address(peer, &headers, &tokenward.inner.trusted_proxies);
-    into_actix(&oauth2::token_endpoint(tokenward.issuer(), client, &headers, &body).await)
+    into_actix(
+        &tokenward
+            .endpoints
+            .token(peer, &headers_of(&request), &body)
+            .await,
+    )
 }
 
 async fn revoke(request: HttpRequest, body: web::Bytes) -> HttpResponse {
     let Some(tokenward) = tokenward_of(&request) else {
         return into_actix(&ErrorResponse::server_error().into_response());
     };
-    into_actix(&oauth2::revocation_endpoint(tokenward.issuer(), &headers_of(&request), &body).await)
+    into_actix(
+        &tokenward
+            .endpoints
+            .revoke(&headers_of(&request), &body)
+            .await,
+    )
 }
 
 async fn jwks(request: HttpRequest) -> HttpResponse {
     let Some(tokenward) = tokenward_of(&request) else {
         return into_actix(&ErrorResponse::server_error().into_response());
     };
-    into_actix(&oauth2::jwks_response(tokenward.issuer()))
+    into_actix(&tokenward.endpoints.jwks())
 }

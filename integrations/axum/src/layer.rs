@@ -78,7 +78,7 @@ where
         // next (tower's rule for services that move into a future).
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
-        let timeout = self.tokenward.inner.request_timeout;
+        let timeout = self.tokenward.endpoints.request_deadline();
         request.extensions_mut().insert(self.tokenward.clone());
         Box::pin(async move {
             let Ok(response) = tokio::time::timeout(timeout, inner.call(request)).await else {

@@ -52,31 +52,25 @@ pub use serve::{ConnectionLimits, serve};
 pub use tokenward::oauth2::{AnyScope, RequiredScope};
 
 use std::net::IpAddr;
-use std::sync::Arc;
 use std::time::Duration;
 
 use tokenward::TokenIssuer;
+use tokenward::oauth2::Endpoints;
 
-/// The issuer and the options its routes and extractors share. Cheap to clone.
+/// The issuer and the options its routes and extractors share (a
+/// [`tokenward::oauth2::Endpoints`]). Cheap to clone.
 #[derive(Clone, Debug)]
 pub struct Tokenward {
-    inner: Arc<Inner>,
-}
-
-#[derive(Debug)]
-struct Inner {
-    issuer: TokenIssuer,
-    trusted_proxies: Vec<IpAddr>,
-    request_timeout: Duration,
+    endpoints: Endpoints,
 }
 
 impl Tokenward {
     /// The default time a whole request (body included) may take before it is answered 503.
-    pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+    pub const DEFAULT_REQUEST_TIMEOUT: Duration = Endpoints::DEFAULT_REQUEST_TIMEOUT;
 
     /// Routes and extractors around `issuer`; no trusted proxies, the default request timeout.
     pub fn new(issuer: TokenIssuer) -> Self {
-        Self::with_options(issuer, Vec::new(), Self::DEFAULT_REQUEST_TIMEOUT)
+        Self::from(Endpoints::new(issuer))
     }
 
     /// The reverse proxies whose `X-Forwarded-For` names the client the token endpoint
@@ -90,11 +84,7 @@ impl Tokenward {
     /// ```
     #[must_use]
     pub fn trusted_proxies(self, proxies: Vec<IpAddr>) -> Self {
-        Self::with_options(
-            self.inner.issuer.clone(),
-            proxies,
-            self.inner.request_timeout,
-        )
+        Self::from(self.endpoints.trusted_proxies(proxies))
     }
 
     /// How long a whole request may take under [`Tokenward::layer`] (a slow client, a starved
@@ -108,25 +98,7 @@ impl Tokenward {
     /// ```
     #[must_use]
     pub fn request_timeout(self, timeout: Duration) -> Self {
-        Self::with_options(
-            self.inner.issuer.clone(),
-            self.inner.trusted_proxies.clone(),
-            timeout,
-        )
-    }
-
-    fn with_options(
-        issuer: TokenIssuer,
-        trusted_proxies: Vec<IpAddr>,
-        request_timeout: Duration,
-    ) -> Self {
-        Self {
-            inner: Arc::new(Inner {
-                issuer,
-                trusted_proxies,
-                request_timeout,
-            }),
-        }
+        Self::from(self.endpoints.request_timeout(timeout))
     }
 
     /// The issuer, for handlers that need more than the extractors give.
@@ -138,7 +110,13 @@ impl Tokenward {
     /// # }
     /// ```
     pub fn issuer(&self) -> &TokenIssuer {
-        &self.inner.issuer
+        self.endpoints.issuer()
+    }
+}
+
+impl From<Endpoints> for Tokenward {
+    fn from(endpoints: Endpoints) -> Self {
+        Self { endpoints }
     }
 }
 

@@ -43,14 +43,13 @@ async fn token(
     headers: HeaderMap,
     body: Bytes,
 ) -> Reply {
-    let client = oauth2::client_address(peer.ip(), &headers, &tokenward.inner.trusted_proxies);
-    Reply(oauth2::token_endpoint(tokenward.issuer(), client, &headers, &body).await)
+    Reply(tokenward.endpoints.token(peer.ip(), &headers, &body).await)
 }
 
 async fn revoke(State(tokenward): State<Tokenward>, headers: HeaderMap, body: Bytes) -> Reply {
-    Reply(oauth2::revocation_endpoint(tokenward.issuer(), &headers, &body).await)
+    Reply(tokenward.endpoints.revoke(&headers, &body).await)
 }
 
 async fn jwks(State(tokenward): State<Tokenward>) -> Reply {
-    Reply(oauth2::jwks_response(tokenward.issuer()))
+    Reply(tokenward.endpoints.jwks())
 }

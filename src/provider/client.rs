@@ -1,0 +1,203 @@
+//! Registered clients: the model, its rules, and the clients file.
+
+use std::fmt;
+
+use serde::Deserialize;
+
+use super::redirect_uri::{self, RedirectUriError};
+use crate::token::{ScopeError, Scopes};
+
+/// What a client may do at the token endpoint.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum GrantType {
+    /// The authorization code flow with PKCE (RFC 6749 §4.1, RFC 7636).
+    AuthorizationCode,
+    /// Refreshing tokens it got (RFC 6749 §6).
+    RefreshToken,
+    /// Tokens for the client itself (RFC 6749 §4.4); confidential clients only.
+    ClientCredentials,
+}
+
+/// A registered client.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Client {
+    /// The id the client sends.
+    pub client_id: String,
+    /// The PHC hash (argon2id) of its secret; `None` for a public client (a browser or native
+    /// app, which cannot keep a secret and relies on PKCE alone).
+    pub secret_hash: Option<String>,
+    /// Where codes may be sent: compared as exact strings (loopback URIs: any port).
+    pub redirect_uris: Vec<String>,
+    /// What it may ask the token endpoint for.
+    pub grant_types: Vec<GrantType>,
+    /// The most it may be granted.
+    pub scopes: Scopes,
+    /// Shown on the consent page.
+    pub name: String,
+    /// The deployment's own app: no consent page.
+    pub first_party: bool,
+}
+
+impl fmt::Debug for Client {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Client")
+            .field("client_id", &self.client_id)
+            .field("confidential", &self.secret_hash.is_some())
+            .field("redirect_uris", &self.redirect_uris)
+            .field("grant_types", &self.grant_types)
+            .field("scopes", &self.scopes)
+            .field("name", &self.name)
+            .field("first_party", &self.first_party)
+            .finish()
+    }
+}
+
+/// Why a client cannot be registered. Never contains a secret or hash.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ClientError {
+    /// A client id that is empty, too long, or not printable ASCII without spaces.
+    #[error("client_id must be 1 to 128 printable ASCII characters without spaces")]
+    InvalidId,
+    /// A redirect URI that breaks the rules.
+    #[error("client {client_id:?}: redirect URI {uri:?}: {reason}")]
+    RedirectUri {
+        /// The client.
+        client_id: String,
+        /// The URI.
+        uri: String,
+        /// What is wrong.
+        reason: RedirectUriError,
+    },
+    /// The authorization code grant without any redirect URI.
+    #[error("client {0:?}: the authorization_code grant needs a redirect URI")]
+    NoRedirectUri(String),
+    /// `client_credentials` for a client without a secret.
+    #[error("client {0:?}: client_credentials needs a confidential client (a client_secret_hash)")]
+    PublicClientCredentials(String),
+    /// A secret hash that is not an argon2id PHC string.
+    #[error("client {0:?}: client_secret_hash is not an argon2id PHC string")]
+    SecretHash(String),
+    /// Malformed scopes.
+    #[error("client {client_id:?}: {source}")]
+    Scopes {
+        /// The client.
+        client_id: String,
+        /// What is wrong.
+        source: ScopeError,
+    },
+    /// The same id twice in one file.
+    #[error("client {0:?} appears twice")]
+    Duplicate(String),
+    /// A clients file that is not the documented JSON.
+    #[error("clients file: {0}")]
+    File(String),
+}
+
+impl Client {
+    /// Checks the client against the registration rules: id syntax, every redirect URI
+    /// registrable, a redirect URI for the code flow, a secret for client credentials, a
+    /// well-formed secret hash.
+    pub fn check(&self) -> Result<(), ClientError> {
+        let id_ok = (1..=128).contains(&self.client_id.len())
+            && self.client_id.bytes().all(|b| b.is_ascii_graphic());
+        if !id_ok {
+            return Err(ClientError::InvalidId);
+        }
+        for uri in &self.redirect_uris {
+            redirect_uri::check_registrable(uri).map_err(|reason| ClientError::RedirectUri {
+                client_id: self.client_id.clone(),
+                uri: uri.clone(),
+                reason,
+            })?;
+        }
+        if self.allows(GrantType::AuthorizationCode) && self.redirect_uris.is_empty() {
+            return Err(ClientError::NoRedirectUri(self.client_id.clone()));
+        }
+        match &self.secret_hash {
+            None if self.allows(GrantType::ClientCredentials) => {
+                return Err(ClientError::PublicClientCredentials(self.client_id.clone()));
+            }
+            Some(hash) if !is_argon2id_phc(hash) => {
+                return Err(ClientError::SecretHash(self.client_id.clone()));
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// Whether the client may use `grant`.
+    pub fn allows(&self, grant: GrantType) -> bool {
+        self.grant_types.contains(&grant)
+    }
+
+    /// Whether it has a secret (and so must authenticate at the token endpoint).
+    pub fn is_confidential(&self) -> bool {
+        self.secret_hash.is_some()
+    }
+
+    /// Whether `presented` is one of its redirect URIs.
+    pub fn redirect_uri_matches(&self, presented: &str) -> bool {
+        redirect_uri::matches(&self.redirect_uris, presented)
+    }
+}
+
+fn is_argon2id_phc(hash: &str) -> bool {
+    password_hash::PasswordHash::new(hash).is_ok_and(|phc| phc.algorithm.as_str() == "argon2id")
+}
+
+/// One entry of a clients file (`--clients`, `tokenward clients`).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ClientEntry {
+    client_id: String,
+    #[serde(default)]
+    client_secret_hash: Option<String>,
+    #[serde(default)]
+    redirect_uris: Vec<String>,
+    grant_types: Vec<GrantType>,
+    #[serde(default)]
+    scopes: Vec<String>,
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    first_party: bool,
+}
+
+/// Parses and checks a clients file: a JSON array of
+/// `{"client_id", "client_secret_hash"?, "redirect_uris", "grant_types", "scopes", "name"?,
+/// "first_party"?}`. Every client is checked ([`Client::check`]); ids must be unique.
+pub fn parse_clients_file(text: &str) -> Result<Vec<Client>, ClientError> {
+    // serde's messages can quote values (a hash); say only where the file went wrong.
+    let entries: Vec<ClientEntry> = serde_json::from_str(text).map_err(|e| {
+        ClientError::File(format!(
+            "not the documented JSON (line {}, column {})",
+            e.line(),
+            e.column()
+        ))
+    })?;
+    let mut clients: Vec<Client> = Vec::with_capacity(entries.len());
+    for entry in entries {
+        let scopes = Scopes::from_names(&entry.scopes).map_err(|source| ClientError::Scopes {
+            client_id: entry.client_id.clone(),
+            source,
+        })?;
+        let client = Client {
+            name: entry.name.unwrap_or_else(|| entry.client_id.clone()),
+            client_id: entry.client_id,
+            secret_hash: entry.client_secret_hash,
+            redirect_uris: entry.redirect_uris,
+            grant_types: entry.grant_types,
+            scopes,
+            first_party: entry.first_party,
+        };
+        client.check()?;
+        if clients.iter().any(|c| c.client_id == client.client_id) {
+            return Err(ClientError::Duplicate(client.client_id));
+        }
+        clients.push(client);
+    }
+    Ok(clients)
+}

@@ -1,0 +1,44 @@
+//! The authorization server's building blocks, without a web framework: registered clients and
+//! their redirect-URI rules, `/authorize` requests with PKCE and where their answers go, and
+//! reading client credentials.
+//!
+//! Still to come (issue 15): client stores, authorization codes, browser sessions and CSRF,
+//! consent, verifying client secrets at the token endpoint, the `authorization_code` and
+//! `client_credentials` grants, introspection.
+//!
+//! ```
+//! use tokenward::provider::{AuthorizationQuery, CodeChallenge, parse_clients_file};
+//!
+//! let clients = parse_clients_file(r#"[{"client_id": "app", "redirect_uris": ["https://app.example/cb"],
+//!     "grant_types": ["authorization_code"], "scopes": ["items:read"]}]"#)?;
+//! let verifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+//! let challenge = CodeChallenge::of_verifier(verifier);
+//! let query = format!(
+//!     "response_type=code&client_id=app&redirect_uri=https%3A%2F%2Fapp.example%2Fcb&state=xyz\
+//!      &code_challenge={}&code_challenge_method=S256",
+//!     challenge.as_str()
+//! );
+//! let query = AuthorizationQuery::parse(&query).unwrap();
+//! let client = clients.iter().find(|c| Ok(c.client_id.as_str()) == query.client_id());
+//! let request = query.check(client).unwrap();
+//! assert_eq!(
+//!     request.success_location("the-code", "https://auth.example"),
+//!     "https://app.example/cb?code=the-code&state=xyz&iss=https%3A%2F%2Fauth.example"
+//! );
+//! assert!(request.code_challenge.verify(verifier).is_ok());
+//! # Ok::<(), tokenward::provider::ClientError>(())
+//! ```
+
+mod authorize;
+mod client;
+mod client_auth;
+mod pkce;
+pub mod redirect_uri;
+
+pub use authorize::{
+    AuthorizationQuery, AuthorizationRequest, AuthorizeError, ErrorRedirect, MAX_QUERY_BYTES,
+    MAX_STATE_BYTES, Prompt, UnredirectableError,
+};
+pub use client::{Client, ClientError, GrantType, parse_clients_file};
+pub use client_auth::{ClientAuthError, PresentedClient, presented_client};
+pub use pkce::{CodeChallenge, PkceError, S256};
