@@ -91,14 +91,16 @@ impl RemoteKeys {
         }
         {
             let mut last_fetch = self.last_fetch.lock().await;
-            if last_fetch.elapsed() < self.unknown_kid_backoff {
-                return first;
-            }
-            // Counted as a fetch even when it fails: a down issuer is not asked on every request.
-            *last_fetch = Instant::now();
-            match load(&self.http, &self.jwks_url, &self.issuer, &self.audience).await {
-                Ok(verifier) => *self.verifier.write().await = verifier,
-                Err(err) => eprintln!("warning: fetching {}: {err}", self.jwks_url),
+            // Within the backoff no fetch, but the check below still runs: a request that
+            // waited for this lock while another fetched must see the keys that fetch brought.
+            if last_fetch.elapsed() >= self.unknown_kid_backoff {
+                // Counted as a fetch even when it fails: a down issuer is not asked on every
+                // request.
+                *last_fetch = Instant::now();
+                match load(&self.http, &self.jwks_url, &self.issuer, &self.audience).await {
+                    Ok(verifier) => *self.verifier.write().await = verifier,
+                    Err(err) => eprintln!("warning: fetching {}: {err}", self.jwks_url),
+                }
             }
         }
         self.verifier.read().await.verify(token)
