@@ -35,6 +35,17 @@ pub enum Rejection {
     /// revoked or used is unknown.
     #[error("token predates the revocation store's current state")]
     StoreEpoch,
+    /// A refresh token presented by a client it was not issued to (or by none, for a token
+    /// issued to a client).
+    #[error("the token was issued to another client")]
+    OtherClient,
+    /// A client's own token (client credentials) where a user's is needed.
+    #[error("the token belongs to a client, not a user")]
+    NotAUser,
+    /// An authorization code that is unknown, expired, spent, or bound to another client,
+    /// redirect URI or PKCE challenge.
+    #[error("the authorization code is invalid: {0}")]
+    Code(&'static str),
 }
 
 /// What an issuer operation failed with. Never contains a password, hash or token.

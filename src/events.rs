@@ -32,6 +32,8 @@ pub const LOGIN_THROTTLED: &str = "login.throttled";
 pub const LOGIN_BUSY: &str = "login.busy";
 /// A used refresh token was presented again; its whole session was revoked.
 pub const REFRESH_REUSED: &str = "refresh.reused";
+/// An authorization code presented a second time; the tokens issued from it were revoked.
+pub const CODE_REPLAYED: &str = "code.replayed";
 /// A token was revoked (RFC 7009).
 pub const TOKEN_REVOKED: &str = "token.revoked";
 /// Every token of a user was cut off.

@@ -13,6 +13,10 @@ use rand::RngCore;
 use secrecy::SecretString;
 use time::Duration;
 
+mod provider_grants;
+
+pub(crate) use provider_grants::code_session_id;
+
 use crate::error::{Error, Rejection};
 use crate::events;
 use crate::keys::Jwks;
@@ -23,7 +27,7 @@ use crate::store::{
     ThrottlePolicy, TokenRevocation, User, UserLookup, UserStore,
 };
 use crate::token::{
-    AccessClaims, MAX_LEEWAY, Scopes, TokenCodec, TokenError, TokenSubject, Verified,
+    AccessClaims, MAX_LEEWAY, Scopes, SubjectKind, TokenCodec, TokenError, TokenSubject, Verified,
 };
 
 /// Usernames longer than this cannot exist; such a login fails without a store lookup.
@@ -368,9 +372,39 @@ impl TokenIssuer {
         password: &SecretString,
         requested: Option<&Scopes>,
     ) -> Result<TokenPair, Error> {
-        let result = self
-            .login_steps(client, username, password, requested)
-            .await;
+        let result = async {
+            let (user, issuance) = self.authenticate_with(client, username, password).await?;
+            let granted = grant(&user.scopes, requested)?;
+            let session_id = new_session_id();
+            let session_exp = self.session_exp();
+            let subject = TokenSubject {
+                user_id: &user.id,
+                session_id: &session_id,
+                generation: issuance.generation,
+                epoch: issuance.epoch,
+                session_exp: Some(session_exp),
+            };
+            self.issue_pair(subject, &granted, &granted, session_exp, None)
+        }
+        .await;
+        observe("login", result)
+    }
+
+    /// When a login session starting now ends.
+    fn session_exp(&self) -> i64 {
+        (self.inner.codec.clock().now() + self.inner.session_lifetime).unix_timestamp()
+    }
+
+    /// Checks a username and password exactly as a password login does (throttles, timing,
+    /// hash upgrade), without issuing tokens: the login form of the authorization endpoint.
+    /// Returns the user and the generation and epoch their tokens get.
+    pub(crate) async fn authenticate_with(
+        &self,
+        client: Option<IpAddr>,
+        username: &str,
+        password: &SecretString,
+    ) -> Result<(User, Issuance), Error> {
+        let result = self.authenticate_steps(client, username, password).await;
         let client = client.map(tracing::field::display);
         // People type passwords into the username field: log only what a username needs.
         let username = logged_username(username);
@@ -384,9 +418,9 @@ impl TokenIssuer {
         };
         ::metrics::counter!(crate::metrics::LOGINS, "outcome" => outcome).increment(1);
         match &result {
-            Ok(pair) => tracing::info!(
+            Ok((user, _)) => tracing::info!(
                 target: events::TARGET, event = events::LOGIN_SUCCEEDED,
-                user_id = %pair.access_claims.sub, client
+                user_id = %user.id, client
             ),
             Err(Error::InvalidCredentials) => tracing::info!(
                 target: events::TARGET, event = events::LOGIN_FAILED, username, client
@@ -396,16 +430,15 @@ impl TokenIssuer {
             ),
             Err(_) => {}
         }
-        observe("login", result)
+        result
     }
 
-    async fn login_steps(
+    async fn authenticate_steps(
         &self,
         client: Option<IpAddr>,
         username: &str,
         password: &SecretString,
-        requested: Option<&Scopes>,
-    ) -> Result<TokenPair, Error> {
+    ) -> Result<(User, Issuance), Error> {
         let inner = &self.inner;
         if !is_possible_username(username) || PasswordHasher::check_input(password).is_err() {
             return Err(Error::InvalidCredentials);
@@ -444,19 +477,8 @@ impl TokenIssuer {
             Err(other) => return Err(other),
         };
         inner.throttle.clear(&user_key).await?;
-        let granted = grant(&user.scopes, requested)?;
         self.upgrade_hash(&user, password).await;
-
-        let session_id = new_session_id();
-        let session_exp = (inner.codec.clock().now() + inner.session_lifetime).unix_timestamp();
-        let subject = TokenSubject {
-            user_id: &user.id,
-            session_id: &session_id,
-            generation: issuance.generation,
-            epoch: issuance.epoch,
-            session_exp: Some(session_exp),
-        };
-        self.issue_pair(subject, &granted, &granted, session_exp)
+        Ok((user, issuance))
     }
 
     /// Counts an attempt for `key`; a locked key is [`Error::Throttled`].
@@ -570,13 +592,20 @@ impl TokenIssuer {
         access_scope: &Scopes,
         refresh_scope: &Scopes,
         session_exp: i64,
+        client_id: Option<&str>,
     ) -> Result<TokenPair, Error> {
         let codec = &self.inner.codec;
         let access = codec
-            .issue_access_for(subject, access_scope, &())
+            .issue_access_as(subject, access_scope, &(), client_id, SubjectKind::User)
             .map_err(Error::Signing)?;
         let refresh = codec
-            .issue_refresh(subject, refresh_scope, self.inner.refresh_ttl, session_exp)
+            .issue_refresh_as(
+                subject,
+                refresh_scope,
+                self.inner.refresh_ttl,
+                session_exp,
+                client_id,
+            )
             .map_err(Error::Signing)?;
         Ok(TokenPair {
             access_token: access.token,
@@ -592,10 +621,21 @@ impl TokenIssuer {
     /// and is enabled. A store that does not answer is [`Error::Unavailable`], never a pass.
     pub async fn validate(&self, token: &str) -> Result<Verified<AccessClaims>, Error> {
         let inner = &self.inner;
-        if inner.check_user_on_validate {
-            return self.validate_user(token).await.map(|(claims, _)| claims);
+        let claims = match self.access_claims(token) {
+            Ok(claims) => claims,
+            Err(err) if inner.check_user_on_validate => {
+                return observe("validate", counted_validation(Err(err)));
+            }
+            Err(err) => return Err(err),
+        };
+        // A client's own token has no user to check: revocation is all there is.
+        if inner.check_user_on_validate && claims.subject_kind == SubjectKind::User {
+            return observe(
+                "validate",
+                counted_validation(self.validate_user_claims(claims).await),
+            )
+            .map(|(claims, _)| claims);
         }
-        let claims = self.access_claims(token)?;
         let query = access_query(&claims);
         observe(
             "validate",
@@ -615,18 +655,21 @@ impl TokenIssuer {
         &self,
         token: &str,
     ) -> Result<(Verified<AccessClaims>, User), Error> {
-        observe(
-            "validate",
-            counted_validation(self.validate_user_steps(token).await),
-        )
+        let result = match self.access_claims(token) {
+            Ok(claims) => self.validate_user_claims(claims).await,
+            Err(err) => Err(err),
+        };
+        observe("validate", counted_validation(result))
     }
 
-    async fn validate_user_steps(
+    async fn validate_user_claims(
         &self,
-        token: &str,
+        mut claims: Verified<AccessClaims>,
     ) -> Result<(Verified<AccessClaims>, User), Error> {
         let inner = &self.inner;
-        let mut claims = self.access_claims(token)?;
+        if claims.subject_kind == SubjectKind::Client {
+            return Err(Error::InvalidToken(Rejection::NotAUser));
+        }
         let query = access_query(&claims);
         let user = if inner.users_in_revocation_store {
             let (status, lookup) = inner.revocation.check_with_user(query).await?;
@@ -665,14 +708,28 @@ impl TokenIssuer {
     /// of any number of concurrent calls with it, one wins; every other use, then or later, is
     /// reuse, and revokes its whole session, the winner's new tokens included. `requested` may
     /// narrow the scopes, never widen them.
+    ///
+    /// Refresh tokens issued to an OAuth client (the authorization code flow) are refused here:
+    /// they need that client, through the authorization server's token endpoint.
     pub async fn refresh(
         &self,
         refresh_token: &str,
         requested: Option<&Scopes>,
     ) -> Result<TokenPair, Error> {
+        self.refresh_for(refresh_token, requested, None).await
+    }
+
+    /// [`Self::refresh`] by `client` (the authenticated client, `None` for none): the token
+    /// must have been issued to exactly that client.
+    pub(crate) async fn refresh_for(
+        &self,
+        refresh_token: &str,
+        requested: Option<&Scopes>,
+        client: Option<&str>,
+    ) -> Result<TokenPair, Error> {
         observe(
             "refresh",
-            self.refresh_steps(refresh_token, requested).await,
+            self.refresh_steps(refresh_token, requested, client).await,
         )
     }
 
@@ -680,12 +737,18 @@ impl TokenIssuer {
         &self,
         refresh_token: &str,
         requested: Option<&Scopes>,
+        client: Option<&str>,
     ) -> Result<TokenPair, Error> {
         let inner = &self.inner;
         let claims = inner
             .codec
             .validate_refresh(refresh_token)
             .map_err(|e| Error::InvalidGrant(Rejection::Token(e)))?;
+        // Checked before anything is consumed: another client's attempt must not burn the
+        // token (or its family) for the client that holds it.
+        if claims.client_id.as_deref() != client {
+            return Err(Error::InvalidGrant(Rejection::OtherClient));
+        }
         let query = RevocationQuery {
             jti: &claims.jti,
             session_id: &claims.sid,
@@ -728,7 +791,13 @@ impl TokenIssuer {
             epoch: claims.epoch,
             session_exp: Some(claims.session_exp),
         };
-        self.issue_pair(subject, &granted, &refresh_scope, claims.session_exp)
+        self.issue_pair(
+            subject,
+            &granted,
+            &refresh_scope,
+            claims.session_exp,
+            claims.client_id.as_deref(),
+        )
     }
 
     /// Revokes a token (RFC 7009). An access token is revoked alone; a refresh token revokes its

@@ -3,6 +3,7 @@
 
 #![forbid(unsafe_code)]
 
+mod clients;
 mod keys;
 mod outcome;
 mod password;
@@ -21,7 +22,7 @@ use outcome::{Answer, Failure};
 #[command(
     name = "tokenward",
     version,
-    about = "Passwords, keys, tokens and users for tokenward"
+    about = "Passwords, keys, tokens, users and OAuth clients for tokenward"
 )]
 struct Cli {
     /// Print JSON for scripts instead of text for humans.
@@ -80,6 +81,14 @@ enum Command {
         redis_url: Option<String>,
         #[command(subcommand)]
         command: UsersCommand,
+    },
+    /// Manage the OAuth clients of the authorization server, in its database.
+    Clients {
+        /// sqlite://PATH or postgres://... (as the servers' --database-url).
+        #[arg(long, env = "TOKENWARD_DATABASE_URL", global = true)]
+        database_url: Option<String>,
+        #[command(subcommand)]
+        command: ClientsCommand,
     },
 }
 
@@ -183,6 +192,56 @@ enum UsersCommand {
     RotateEpoch,
 }
 
+#[derive(Subcommand)]
+enum ClientsCommand {
+    /// Register a client. Confidential unless --public: a new secret is printed once, and only
+    /// its argon2id hash is stored. An existing id is refused and left as it is.
+    Add {
+        /// The id the client sends (1 to 128 printable ASCII characters, no spaces).
+        #[arg(long)]
+        client_id: String,
+        /// Where codes may be sent, compared as exact strings: https, or http to 127.0.0.1 or
+        /// [::1] (any port); no fragment or wildcard. Repeat for several.
+        #[arg(long = "redirect-uri", value_name = "URI")]
+        redirect_uris: Vec<String>,
+        /// authorization_code, refresh_token or client_credentials (confidential clients only).
+        /// Repeat for several.
+        #[arg(
+            long = "grant-type",
+            value_name = "GRANT",
+            value_parser = clients::grant_type,
+            default_values = ["authorization_code", "refresh_token"]
+        )]
+        grant_types: Vec<tokenward::provider::GrantType>,
+        /// The most it may be granted (repeat the flag or separate with spaces).
+        #[arg(long = "scope", visible_alias = "scopes", value_name = "SCOPE")]
+        scopes: Vec<String>,
+        /// Shown on the consent page (default: the client id).
+        #[arg(long)]
+        name: Option<String>,
+        /// The deployment's own app: no consent page.
+        #[arg(long)]
+        first_party: bool,
+        /// A browser or native app that cannot keep a secret: no secret, PKCE only.
+        #[arg(long)]
+        public: bool,
+    },
+    /// List clients (never their secret hashes).
+    List,
+    /// Remove a client.
+    Remove {
+        /// The client id.
+        #[arg(long)]
+        client_id: String,
+    },
+    /// Give a confidential client a new secret (printed once); the old one stops working.
+    RotateSecret {
+        /// The client id.
+        #[arg(long)]
+        client_id: String,
+    },
+}
+
 fn main() -> ExitCode {
     // clap exits with status 2 on usage errors and 0 for --help / --version.
     let cli = Cli::parse();
@@ -211,6 +270,10 @@ fn main() -> ExitCode {
             redis_url,
             command,
         } => run_users(database_url, redis_url, command),
+        Command::Clients {
+            database_url,
+            command,
+        } => run_clients(database_url, command),
     };
     match answer {
         Ok(outcome) => outcome.finish(cli.json),
@@ -250,6 +313,47 @@ fn run_users(
             UsersCommand::SetPassword { username } => users::set_password(&target, &username).await,
             UsersCommand::RevokeAll { username } => users::revoke_all(&target, &username).await,
             UsersCommand::RotateEpoch => users::rotate_epoch(&target).await,
+        }
+    })
+}
+
+fn run_clients(database_url: Option<String>, command: ClientsCommand) -> Answer {
+    let database_url = database_url.ok_or_else(|| {
+        Failure::new("--database-url (or TOKENWARD_DATABASE_URL) is required for clients commands")
+    })?;
+    // Clients live in the database only; Redis holds none of them.
+    let target = users::Target {
+        database_url: &database_url,
+        redis_url: None,
+    };
+    let runtime = tokio::runtime::Runtime::new().map_err(outcome::fail("starting the runtime"))?;
+    runtime.block_on(async {
+        match command {
+            ClientsCommand::Add {
+                client_id,
+                redirect_uris,
+                grant_types,
+                scopes,
+                name,
+                first_party,
+                public,
+            } => {
+                let registration = clients::Registration {
+                    client_id,
+                    redirect_uris,
+                    grant_types,
+                    scopes,
+                    name,
+                    first_party,
+                    public,
+                };
+                clients::add(&target, registration).await
+            }
+            ClientsCommand::List => clients::list(&target).await,
+            ClientsCommand::Remove { client_id } => clients::remove(&target, &client_id).await,
+            ClientsCommand::RotateSecret { client_id } => {
+                clients::rotate_secret(&target, &client_id).await
+            }
         }
     })
 }

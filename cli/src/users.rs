@@ -18,7 +18,9 @@ pub struct Target<'a> {
     pub redis_url: Option<&'a str>,
 }
 
-async fn open(target: &Target<'_>) -> Result<Stores, Failure> {
+/// Opens the stores of `target` (also for `clients`), refusing `memory:`, and checks that
+/// the database answers.
+pub async fn open(target: &Target<'_>) -> Result<Stores, Failure> {
     if target.database_url == "memory:" {
         return Err(Failure::new(
             "--database-url memory: keeps nothing; name a SQLite file or a PostgreSQL database",

@@ -43,6 +43,11 @@ fn help_on_every_command() {
         &["users", "enable", "--help"],
         &["users", "set-password", "--help"],
         &["users", "revoke-all", "--help"],
+        &["clients", "--help"],
+        &["clients", "add", "--help"],
+        &["clients", "list", "--help"],
+        &["clients", "remove", "--help"],
+        &["clients", "rotate-secret", "--help"],
     ] {
         tokenward()
             .args(args)
@@ -710,4 +715,417 @@ fn cutoffs_refuse_to_miss_the_servers_revocation_store() {
     }
     // Commands that write no cutoff still work.
     users(&db).args(["list"]).assert().success();
+}
+
+fn clients(db: &str) -> Command {
+    let mut command = tokenward();
+    command.args(["clients", "--database-url", db]);
+    command
+}
+
+/// The client as stored, read the way the authorization server reads it.
+fn stored_client(db: &str, client_id: &str) -> Option<tokenward::provider::Client> {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let stores = tokenward::store::open(db, None).await.unwrap();
+        stores.clients.find_client(client_id).await.unwrap()
+    })
+}
+
+/// Whether `secret` verifies against the client's stored hash, as the token endpoint checks it.
+fn secret_verifies(client: &tokenward::provider::Client, secret: &str) -> bool {
+    let hash = client
+        .secret_hash
+        .as_deref()
+        .expect("a confidential client");
+    assert!(hash.starts_with("$argon2id$"), "an argon2id PHC string");
+    let hash = tokenward::password::PasswordHash::parse(hash).unwrap();
+    tokenward::password::PasswordHasher::default()
+        .verify(&secrecy::SecretString::from(secret.to_owned()), &hash)
+        .unwrap()
+}
+
+/// The secret a successful `clients add` or `rotate-secret` printed, checking it is shown once
+/// with the warning, and that no hash is printed.
+fn printed_secret(assert: assert_cmd::assert::Assert) -> String {
+    let output = assert.get_output();
+    let stdout = String::from_utf8(output.stdout.clone()).unwrap();
+    let secrets: Vec<&str> = stdout
+        .lines()
+        .filter_map(|line| line.strip_prefix("client_secret: "))
+        .collect();
+    assert_eq!(secrets.len(), 1, "{stdout}");
+    let secret = secrets[0].to_owned();
+    assert_eq!(stdout.matches(&secret).count(), 1, "printed once: {stdout}");
+    assert!(stdout.contains("shown once"), "{stdout}");
+    assert!(!stdout.contains("$argon2"), "no hash printed: {stdout}");
+    assert!(output.stderr.is_empty());
+    // 32 random bytes, base64url without padding.
+    assert_eq!(secret.len(), 43, "{secret}");
+    assert!(
+        secret
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'),
+        "{secret}"
+    );
+    secret
+}
+
+#[test]
+fn clients_add_list_remove_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("clients.db").display());
+
+    // Confidential by default: a secret printed once, its argon2id hash stored.
+    let secret = printed_secret(
+        clients(&db)
+            .args([
+                "add",
+                "--client-id",
+                "web-app",
+                "--redirect-uri",
+                "https://app.example/cb",
+                "--scope",
+                "items:read",
+                "--scope",
+                "items:write",
+                "--name",
+                "The Web App",
+            ])
+            .assert()
+            .success(),
+    );
+    let web_app = stored_client(&db, "web-app").expect("stored");
+    assert!(secret_verifies(&web_app, &secret));
+    assert!(!secret_verifies(&web_app, "not-the-secret"));
+    assert_eq!(web_app.redirect_uris, ["https://app.example/cb"]);
+    assert_eq!(
+        web_app.grant_types,
+        [
+            tokenward::provider::GrantType::AuthorizationCode,
+            tokenward::provider::GrantType::RefreshToken
+        ]
+    );
+    assert_eq!(
+        web_app.scopes,
+        Scopes::parse("items:read items:write").unwrap()
+    );
+    assert_eq!(web_app.name, "The Web App");
+    assert!(!web_app.first_party);
+    assert!(
+        !format!("{web_app:?}").contains("$argon2"),
+        "Debug never shows the hash"
+    );
+
+    // Public: no secret printed or stored. Also through TOKENWARD_DATABASE_URL and --scopes.
+    tokenward()
+        .env("TOKENWARD_DATABASE_URL", &db)
+        .args([
+            "clients",
+            "add",
+            "--client-id",
+            "spa",
+            "--public",
+            "--first-party",
+            "--redirect-uri",
+            "http://127.0.0.1/callback",
+            "--scopes",
+            "items:read profile",
+        ])
+        .assert()
+        .success()
+        .stdout(
+            predicate::str::starts_with("added public client spa")
+                .and(predicate::str::contains("client_secret").not()),
+        );
+    let spa = stored_client(&db, "spa").expect("stored");
+    assert_eq!(spa.secret_hash, None);
+    assert!(spa.first_party);
+    assert_eq!(spa.name, "spa", "the name defaults to the id");
+    assert_eq!(spa.scopes, Scopes::parse("items:read profile").unwrap());
+
+    // A service with client credentials only needs no redirect URI.
+    let service_secret = printed_secret(
+        clients(&db)
+            .args([
+                "add",
+                "--client-id",
+                "service",
+                "--grant-type",
+                "client_credentials",
+                "--scope",
+                "items:read",
+            ])
+            .assert()
+            .success(),
+    );
+    let service = stored_client(&db, "service").unwrap();
+    assert!(secret_verifies(&service, &service_secret));
+    assert_eq!(
+        service.grant_types,
+        [tokenward::provider::GrantType::ClientCredentials]
+    );
+
+    // An existing id is refused and left exactly as it was, public or not.
+    for extra in [&[][..], &["--public"]] {
+        clients(&db)
+            .args([
+                "add",
+                "--client-id",
+                "web-app",
+                "--redirect-uri",
+                "https://evil.example/cb",
+            ])
+            .args(extra)
+            .assert()
+            .code(1)
+            .stdout(
+                predicate::str::contains("\"web-app\" already exists")
+                    .and(predicate::str::contains("client_secret").not()),
+            );
+    }
+    assert_eq!(stored_client(&db, "web-app").unwrap(), web_app);
+    assert!(secret_verifies(&web_app, &secret));
+
+    // Listing: every field but the hash, ordered by id.
+    let listed = clients(&db)
+        .arg("list")
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let listed = String::from_utf8(listed).unwrap();
+    let lines: Vec<&str> = listed.lines().collect();
+    assert_eq!(
+        lines,
+        [
+            "service\tconfidential\tthird-party\tclient_credentials\titems:read\t-\tservice",
+            "spa\tpublic\tfirst-party\tauthorization_code refresh_token\titems:read profile\thttp://127.0.0.1/callback\tspa",
+            "web-app\tconfidential\tthird-party\tauthorization_code refresh_token\titems:read items:write\thttps://app.example/cb\tThe Web App",
+        ],
+        "{listed}"
+    );
+    assert!(!listed.contains('$'), "hashes never listed: {listed}");
+    assert!(!listed.contains(&secret));
+    let json = json_of(
+        &clients(&db)
+            .args(["--json", "list"])
+            .assert()
+            .success()
+            .get_output()
+            .stdout
+            .clone(),
+    );
+    assert_eq!(json.as_array().unwrap().len(), 3);
+    assert_eq!(json[2]["client_id"], "web-app");
+    assert_eq!(json[2]["confidential"], true);
+    assert_eq!(json[1]["confidential"], false);
+    assert_eq!(json[1]["first_party"], true);
+    assert_eq!(
+        json[2]["redirect_uris"],
+        serde_json::json!(["https://app.example/cb"])
+    );
+    assert!(!json.to_string().contains("$argon2"), "{json}");
+    assert!(!json.to_string().contains("hash"), "{json}");
+
+    // Removing.
+    clients(&db)
+        .args(["remove", "--client-id", "spa"])
+        .assert()
+        .success()
+        .stdout("removed client spa\n");
+    assert_eq!(stored_client(&db, "spa"), None);
+    clients(&db)
+        .args(["remove", "--client-id", "spa"])
+        .assert()
+        .code(1)
+        .stdout("no client \"spa\"\n");
+    clients(&db)
+        .args(["remove", "--client-id", "nobody"])
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("\"nobody\""));
+    let listed = clients(&db).arg("list").assert().success();
+    let listed = String::from_utf8(listed.get_output().stdout.clone()).unwrap();
+    assert_eq!(listed.lines().count(), 2, "{listed}");
+    assert!(!listed.contains("spa"), "{listed}");
+
+    // JSON for scripts: the secret once, under client_secret.
+    let json = json_of(
+        &clients(&db)
+            .args([
+                "--json",
+                "add",
+                "--client-id",
+                "scripted",
+                "--redirect-uri",
+                "https://scripted.example/cb",
+            ])
+            .assert()
+            .success()
+            .get_output()
+            .stdout
+            .clone(),
+    );
+    let scripted_secret = json["client_secret"].as_str().unwrap();
+    assert_eq!(json["client"]["client_id"], "scripted");
+    assert!(secret_verifies(
+        &stored_client(&db, "scripted").unwrap(),
+        scripted_secret
+    ));
+    assert!(!json.to_string().contains("$argon2"), "{json}");
+}
+
+#[test]
+fn clients_rotate_secret() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("clients.db").display());
+    let old = printed_secret(
+        clients(&db)
+            .args([
+                "add",
+                "--client-id",
+                "web-app",
+                "--redirect-uri",
+                "https://app.example/cb",
+                "--scope",
+                "items:read",
+            ])
+            .assert()
+            .success(),
+    );
+    let before = stored_client(&db, "web-app").unwrap();
+    assert!(secret_verifies(&before, &old));
+
+    let new = printed_secret(
+        clients(&db)
+            .args(["rotate-secret", "--client-id", "web-app"])
+            .assert()
+            .success()
+            .stdout(predicate::str::contains("the old one no longer works")),
+    );
+    assert_ne!(new, old);
+    let after = stored_client(&db, "web-app").unwrap();
+    assert!(secret_verifies(&after, &new));
+    assert!(!secret_verifies(&after, &old), "the old secret is dead");
+    // Only the secret changed.
+    assert_eq!(
+        tokenward::provider::Client {
+            secret_hash: before.secret_hash.clone(),
+            ..after
+        },
+        before
+    );
+
+    // A public client has no secret to rotate, and is left public.
+    clients(&db)
+        .args([
+            "add",
+            "--client-id",
+            "spa",
+            "--public",
+            "--redirect-uri",
+            "https://spa.example/cb",
+        ])
+        .assert()
+        .success();
+    clients(&db)
+        .args(["rotate-secret", "--client-id", "spa"])
+        .assert()
+        .code(1)
+        .stdout(
+            predicate::str::contains("\"spa\" is public")
+                .and(predicate::str::contains("client_secret").not()),
+        );
+    assert_eq!(stored_client(&db, "spa").unwrap().secret_hash, None);
+    clients(&db)
+        .args(["rotate-secret", "--client-id", "nobody"])
+        .assert()
+        .code(1)
+        .stdout("no client \"nobody\"\n");
+}
+
+#[test]
+fn clients_bad_registrations() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("clients.db").display());
+    let refused = |args: &[&str], message: &str| {
+        let output = clients(&db)
+            .args(["add", "--client-id", "bad"])
+            .args(args)
+            .assert()
+            .code(2)
+            .stdout("")
+            .get_output()
+            .stderr
+            .clone();
+        let stderr = String::from_utf8(output).unwrap();
+        assert!(stderr.starts_with("error: "), "{args:?}: {stderr}");
+        assert!(stderr.contains(message), "{args:?}: {stderr}");
+        assert!(!stderr.contains("$argon2"), "{args:?}: {stderr}");
+    };
+    // Redirect URIs: plain http to a non-loopback host, a fragment, a wildcard, a relative one.
+    refused(
+        &["--redirect-uri", "http://example.com/cb"],
+        "redirect URI \"http://example.com/cb\": redirect URI must be https",
+    );
+    refused(
+        &["--redirect-uri", "https://app.example/cb#frag"],
+        "redirect URI has a fragment",
+    );
+    refused(
+        &["--redirect-uri", "https://*.example/cb"],
+        "redirect URI contains a wildcard",
+    );
+    refused(&["--redirect-uri", "/cb"], "not an absolute URL");
+    // The code flow needs a redirect URI.
+    refused(&[], "needs a redirect URI");
+    // A public client cannot use client credentials: Client::check's error.
+    refused(
+        &["--public", "--grant-type", "client_credentials"],
+        "client_credentials needs a confidential client",
+    );
+    // Unknown grants and malformed scopes are usage errors too.
+    refused(
+        &[
+            "--redirect-uri",
+            "https://app.example/cb",
+            "--grant-type",
+            "password",
+        ],
+        "--grant-type",
+    );
+    refused(
+        &[
+            "--redirect-uri",
+            "https://app.example/cb",
+            "--scope",
+            "bad\"scope",
+        ],
+        "--scope",
+    );
+    let output = clients(&db)
+        .args(["add", "--client-id", "has space", "--public"])
+        .args(["--grant-type", "refresh_token"])
+        .assert()
+        .code(2)
+        .get_output()
+        .stderr
+        .clone();
+    assert!(String::from_utf8(output).unwrap().contains("client_id"));
+    // Nothing was stored.
+    clients(&db).arg("list").assert().success().stdout("");
+
+    // The database is required, and memory: keeps nothing.
+    tokenward()
+        .args(["clients", "list"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("--database-url"));
+    clients("memory:")
+        .arg("list")
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("memory:"));
 }

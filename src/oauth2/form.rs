@@ -69,10 +69,10 @@ impl fmt::Debug for RevocationRequest {
 }
 
 /// The parameters of a form, each at most once; empty values count as absent (RFC 6749 §3.1).
-struct Form(HashMap<String, String>);
+pub(crate) struct Form(HashMap<String, String>);
 
 impl Form {
-    fn parse(headers: &HeaderMap, body: &[u8]) -> Result<Self, ErrorResponse> {
+    pub(crate) fn parse(headers: &HeaderMap, body: &[u8]) -> Result<Self, ErrorResponse> {
         let mut content_types = headers.get_all(CONTENT_TYPE).iter();
         let form_type = match (content_types.next(), content_types.next()) {
             (Some(value), None) => value
@@ -110,17 +110,17 @@ impl Form {
         Ok(Self(params))
     }
 
-    fn take(&mut self, name: &str) -> Option<String> {
+    pub(crate) fn take(&mut self, name: &str) -> Option<String> {
         self.0.remove(name)
     }
 
-    fn require(&mut self, name: &'static str) -> Result<String, ErrorResponse> {
+    pub(crate) fn require(&mut self, name: &'static str) -> Result<String, ErrorResponse> {
         self.take(name).ok_or_else(|| {
             ErrorResponse::invalid_request(format!("the {name} parameter is missing"))
         })
     }
 
-    fn scope(&mut self) -> Result<Option<Scopes>, ErrorResponse> {
+    pub(crate) fn scope(&mut self) -> Result<Option<Scopes>, ErrorResponse> {
         self.take("scope")
             .map(|text| Scopes::parse(&text))
             .transpose()

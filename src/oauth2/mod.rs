@@ -35,10 +35,12 @@ pub use bearer::{
 };
 pub use client_address::client_address;
 pub use endpoints::Endpoints;
+pub(crate) use form::Form;
 pub use form::{
     MAX_FORM_BYTES, RevocationRequest, TokenRequest, parse_revocation_request, parse_token_request,
 };
 pub use required_scope::{AnyScope, RequiredScope};
+pub(crate) use response::json_response;
 pub use response::{ErrorResponse, error_response, jwks_response, token_response};
 
 use std::net::IpAddr;

@@ -20,6 +20,28 @@ pub enum GrantType {
     ClientCredentials,
 }
 
+impl GrantType {
+    /// The `grant_type` value (RFC 6749).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::AuthorizationCode => "authorization_code",
+            Self::RefreshToken => "refresh_token",
+            Self::ClientCredentials => "client_credentials",
+        }
+    }
+
+    /// The grant named by a `grant_type` value, if it is one of these.
+    pub fn from_name(name: &str) -> Option<Self> {
+        [
+            Self::AuthorizationCode,
+            Self::RefreshToken,
+            Self::ClientCredentials,
+        ]
+        .into_iter()
+        .find(|g| g.as_str() == name)
+    }
+}
+
 /// A registered client.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Client {

@@ -32,8 +32,14 @@
 mod authorize;
 mod client;
 mod client_auth;
+mod cookies;
+mod interaction;
+mod pages;
 mod pkce;
 pub mod redirect_uri;
+mod server;
+mod store;
+mod token_endpoint;
 
 pub use authorize::{
     AuthorizationQuery, AuthorizationRequest, AuthorizeError, ErrorRedirect, MAX_QUERY_BYTES,
@@ -41,4 +47,15 @@ pub use authorize::{
 };
 pub use client::{Client, ClientError, GrantType, parse_clients_file};
 pub use client_auth::{ClientAuthError, PresentedClient, presented_client};
+pub use cookies::{BROWSER_COOKIE, SESSION_COOKIE};
+pub use interaction::{CONSENT_PATH, LOGIN_PATH};
+pub use pages::{PageError, Pages, TEMPLATE_NAMES, html_response};
 pub use pkce::{CodeChallenge, PkceError, S256};
+pub use server::{
+    AuthorizationServer, AuthorizationServerBuilder, CODE_LIFETIME, DEFAULT_BROWSER_SESSION,
+    PENDING_LIFETIME, ServerConfigError,
+};
+pub use store::{
+    AuthorizationStore, BrowserSession, ClientStore, CodeGrant, CodeRedemption,
+    PendingAuthorization, secret_digest,
+};

@@ -48,6 +48,11 @@ impl CodeChallenge {
         Ok(Self(challenge.to_owned()))
     }
 
+    /// A challenge read back from a store: the same shape check as [`Self::from_request`].
+    pub fn from_stored(challenge: &str) -> Option<Self> {
+        Self::from_request(Some(challenge), Some(S256)).ok()
+    }
+
     /// The challenge as sent.
     pub fn as_str(&self) -> &str {
         &self.0

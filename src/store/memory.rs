@@ -13,6 +13,8 @@ use super::{
 };
 use crate::password::PasswordHash;
 
+pub use super::memory_provider::{MemoryAuthorizationStore, MemoryClientStore};
+
 /// Pruning runs once a map grows past this many entries, so an attacker spraying usernames or
 /// tokens cannot grow memory without bound.
 const PRUNE_THRESHOLD: usize = 10_000;
@@ -23,7 +25,7 @@ fn poisoned(store: &str) -> StoreError {
     ))
 }
 
-fn lock<'a, T>(m: &'a Mutex<T>, store: &str) -> Result<MutexGuard<'a, T>, StoreError> {
+pub(super) fn lock<'a, T>(m: &'a Mutex<T>, store: &str) -> Result<MutexGuard<'a, T>, StoreError> {
     m.lock().map_err(|_| poisoned(store))
 }
 
@@ -294,6 +296,12 @@ impl TokenRevocation for MemoryRevocation {
         Ok(lock(&self.state, "revocation store")?
             .used_refresh
             .insert(jti, expires_at))
+    }
+
+    async fn refresh_used(&self, jti: &str) -> Result<bool, StoreError> {
+        Ok(lock(&self.state, "revocation store")?
+            .used_refresh
+            .contains(jti))
     }
 
     async fn check(&self, query: RevocationQuery<'_>) -> Result<RevocationStatus, StoreError> {

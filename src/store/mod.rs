@@ -7,12 +7,15 @@
 #[cfg(any(feature = "sqlite", feature = "postgres", feature = "redis"))]
 mod bounded;
 pub mod memory;
+mod memory_provider;
 mod open;
 #[cfg(feature = "postgres")]
 #[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
 pub mod postgres;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 mod sql;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+mod sql_provider;
 #[cfg(feature = "sqlite")]
 #[cfg_attr(docsrs, doc(cfg(feature = "sqlite")))]
 pub mod sqlite;

@@ -3,8 +3,11 @@
 use std::fmt;
 use std::sync::Arc;
 
-use super::memory::{MemoryRevocation, MemoryThrottle, MemoryUserStore};
+use super::memory::{
+    MemoryAuthorizationStore, MemoryClientStore, MemoryRevocation, MemoryThrottle, MemoryUserStore,
+};
 use super::{LoginThrottle, StoreError, TokenRevocation, UserStore};
+use crate::provider::{AuthorizationStore, ClientStore};
 
 /// The [setting](UserStore::setting) naming where the servers keep revocations:
 /// [`REVOCATION_IN_REDIS`] or [`REVOCATION_IN_DATABASE`]. Servers record it at start; tools that
@@ -15,7 +18,7 @@ pub const REVOCATION_IN_REDIS: &str = "redis";
 /// Revocations are in the user database.
 pub const REVOCATION_IN_DATABASE: &str = "database";
 
-/// The three stores an issuer needs.
+/// The stores an issuer and an authorization server need.
 #[derive(Clone)]
 pub struct Stores {
     /// Where users live.
@@ -24,6 +27,10 @@ pub struct Stores {
     pub revocation: Arc<dyn TokenRevocation>,
     /// Failed-login counters.
     pub throttle: Arc<dyn LoginThrottle>,
+    /// Registered OAuth clients (always the database, never Redis).
+    pub clients: Arc<dyn ClientStore>,
+    /// Authorization codes, browser sessions, pending requests, consent (the database).
+    pub authorizations: Arc<dyn AuthorizationStore>,
 }
 
 impl fmt::Debug for Stores {
@@ -62,6 +69,8 @@ async fn open_database(url: &str) -> Result<Stores, StoreError> {
             users: Arc::new(MemoryUserStore::new()),
             revocation: Arc::new(MemoryRevocation::new()),
             throttle: Arc::new(MemoryThrottle::new()),
+            clients: Arc::new(MemoryClientStore::new()),
+            authorizations: Arc::new(MemoryAuthorizationStore::new()),
         });
     }
     if url.starts_with("sqlite:") {
@@ -71,7 +80,9 @@ async fn open_database(url: &str) -> Result<Stores, StoreError> {
             return Ok(Stores {
                 users: store.clone(),
                 revocation: store.clone(),
-                throttle: store,
+                throttle: store.clone(),
+                clients: store.clone(),
+                authorizations: store,
             });
         }
         #[cfg(not(feature = "sqlite"))]
@@ -86,7 +97,9 @@ async fn open_database(url: &str) -> Result<Stores, StoreError> {
             return Ok(Stores {
                 users: store.clone(),
                 revocation: store.clone(),
-                throttle: store,
+                throttle: store.clone(),
+                clients: store.clone(),
+                authorizations: store,
             });
         }
         #[cfg(not(feature = "postgres"))]

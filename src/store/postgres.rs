@@ -22,6 +22,7 @@ use crate::token::Scopes;
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
 sql_store!(PostgresStore, sqlx::Postgres, "PostgreSQL store");
+super::sql_provider::sql_provider_store!(PostgresStore, sqlx::Postgres);
 
 /// All three store traits on one PostgreSQL database.
 #[derive(Debug, Clone)]

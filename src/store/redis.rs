@@ -300,6 +300,19 @@ impl TokenRevocation for RedisStore {
             .await
     }
 
+    async fn refresh_used(&self, jti: &str) -> Result<bool, StoreError> {
+        let mut connection = self.connection.clone();
+        let key = self.key("used", jti);
+        bounded(NAME, self.timeout, async move {
+            redis::cmd("EXISTS")
+                .arg(key)
+                .query_async::<bool>(&mut connection)
+                .await
+                .map_err(unavailable)
+        })
+        .await
+    }
+
     async fn check(&self, query: RevocationQuery<'_>) -> Result<RevocationStatus, StoreError> {
         let mut connection = self.connection.clone();
         // One MGET rather than a pipeline of EXISTS, EXISTS, GET: one command for Redis to

@@ -19,9 +19,18 @@ macro_rules! sql_store {
             pub async fn prune_expired(&self, now: i64) -> Result<u64, StoreError> {
                 bounded(NAME, self.timeout, async {
                     let mut removed = 0;
-                    for table in ["revoked_tokens", "revoked_sessions", "used_refresh_tokens"] {
+                    // Spent codes are kept a while past expiry so a late replay is recognised.
+                    let spent_code_memory = crate::store::memory_provider::SPENT_CODE_MEMORY_SECS;
+                    for (table, grace) in [
+                        ("revoked_tokens", 0),
+                        ("revoked_sessions", 0),
+                        ("used_refresh_tokens", 0),
+                        ("authorization_codes", spent_code_memory),
+                        ("browser_sessions", 0),
+                        ("pending_authorizations", 0),
+                    ] {
                         removed += sqlx::query(&format!("DELETE FROM {table} WHERE expires_at < $1"))
-                            .bind(now)
+                            .bind(now - grace)
                             .execute(&self.pool)
                             .await
                             .map_err(unavailable)?
@@ -480,6 +489,18 @@ macro_rules! sql_store {
             async fn consume_refresh(&self, jti: &str, expires_at: i64) -> Result<bool, StoreError> {
                 self.insert_expiring("used_refresh_tokens", jti, expires_at)
                     .await
+            }
+
+            async fn refresh_used(&self, jti: &str) -> Result<bool, StoreError> {
+                bounded(NAME, self.timeout, async {
+                    sqlx::query("SELECT EXISTS(SELECT 1 FROM used_refresh_tokens WHERE jti = $1) AS used")
+                        .bind(jti)
+                        .fetch_one(&self.pool)
+                        .await
+                        .and_then(|row| row.try_get::<bool, _>("used"))
+                        .map_err(unavailable)
+                })
+                .await
             }
 
             async fn check(&self, query: RevocationQuery<'_>) -> Result<RevocationStatus, StoreError> {

@@ -22,6 +22,7 @@ use crate::token::Scopes;
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 
 sql_store!(SqliteStore, sqlx::Sqlite, "SQLite store");
+super::sql_provider::sql_provider_store!(SqliteStore, sqlx::Sqlite);
 
 /// All three store traits on one SQLite database.
 #[derive(Debug, Clone)]

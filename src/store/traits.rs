@@ -252,6 +252,14 @@ pub trait TokenRevocation: Send + Sync + 'static {
     /// Marks a refresh token id as used. `true` for exactly one caller, however many race;
     /// `false` means it was used before. Kept until `expires_at`.
     async fn consume_refresh(&self, jti: &str, expires_at: i64) -> Result<bool, StoreError>;
+    /// Whether a refresh token id was used ([`Self::consume_refresh`]), without using it
+    /// (introspection). The default cannot tell and says so; callers treat that as "used".
+    async fn refresh_used(&self, jti: &str) -> Result<bool, StoreError> {
+        let _ = jti;
+        Err(StoreError::Config(
+            "this revocation store cannot tell used refresh tokens".into(),
+        ))
+    }
     /// Answers every revocation question about one token, in one round trip.
     async fn check(&self, query: RevocationQuery<'_>) -> Result<RevocationStatus, StoreError>;
     /// [`Self::check`], plus the user `query.user_id` when this store also holds the users,

@@ -29,7 +29,20 @@ pub const REGISTERED_CLAIMS: &[&str] = &[
     "client_id",
     "gen",
     "epoch",
+    "sub_kind",
 ];
+
+/// Whose token it is: `sub` names a user, or (client credentials) the client itself.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SubjectKind {
+    /// `sub` is a user's stable id.
+    #[default]
+    User,
+    /// `sub` is the client id: a client acting on its own behalf (RFC 6749 §4.4). Handlers that
+    /// treat `sub` as a user must refuse these ([`AccessClaims::user_id`]).
+    Client,
+}
 
 /// The claims of an access token.
 #[derive(Clone, Debug, PartialEq)]
@@ -63,11 +76,21 @@ pub struct AccessClaims {
     /// 0, which no store has). A store that loses its state gets a new epoch, and tokens of
     /// another epoch stop validating.
     pub epoch: u64,
+    /// Whether `sub` is a user or a client (claim `sub_kind`, absent for users).
+    pub subject_kind: SubjectKind,
     /// Claims beyond the registered ones, as the issuer's caller supplied them.
     pub extra: Map<String, Value>,
 }
 
 impl AccessClaims {
+    /// The user the token speaks for: `sub`, unless the token belongs to a client itself.
+    pub fn user_id(&self) -> Option<&str> {
+        match self.subject_kind {
+            SubjectKind::User => Some(&self.sub),
+            SubjectKind::Client => None,
+        }
+    }
+
     /// Deserialises the caller-defined extra claims into `T`.
     pub fn extra_as<T: serde::de::DeserializeOwned>(&self) -> Result<T, serde_json::Error> {
         T::deserialize(Value::Object(self.extra.clone()))
@@ -112,6 +135,9 @@ impl Serialize for AccessClaims {
         if self.epoch != 0 {
             map.serialize_entry("epoch", &self.epoch)?;
         }
+        if self.subject_kind == SubjectKind::Client {
+            map.serialize_entry("sub_kind", "client")?;
+        }
         for (name, value) in &self.extra {
             // Registered names were refused when the extras were accepted; skip defensively.
             if !REGISTERED_CLAIMS.contains(&name.as_str()) {
@@ -137,6 +163,7 @@ pub(crate) struct RawClaims {
     client_id: Option<String>,
     generation: Option<u64>,
     epoch: Option<u64>,
+    sub_kind: Option<String>,
     extra: Map<String, Value>,
 }
 
@@ -159,6 +186,11 @@ impl RawClaims {
             client_id: self.client_id,
             generation: self.generation.unwrap_or(0),
             epoch: self.epoch.unwrap_or(0),
+            subject_kind: match self.sub_kind.as_deref() {
+                None => SubjectKind::User,
+                Some("client") => SubjectKind::Client,
+                Some(_) => return Err(TokenError::InvalidClaim("sub_kind")),
+            },
             extra: self.extra,
         })
     }
@@ -203,6 +235,7 @@ impl<'de> Visitor<'de> for RawClaimsVisitor {
                 "client_id" => set(&mut raw.client_id, map.next_value()?, "client_id")?,
                 "gen" => set(&mut raw.generation, map.next_value()?, "gen")?,
                 "epoch" => set(&mut raw.epoch, map.next_value()?, "epoch")?,
+                "sub_kind" => set(&mut raw.sub_kind, map.next_value()?, "sub_kind")?,
                 _ => {
                     let value: Value = map.next_value()?;
                     if raw.extra.insert(name.into_owned(), value).is_some() {

@@ -14,7 +14,7 @@ use time::Duration;
 use super::claims::{RawClaims, extra_claims};
 use super::refresh::{REFRESH_TYP, RefreshClaims};
 use super::verified_cache::{self, DEFAULT_VERIFIED_CACHE_TOKENS, VerifiedCache};
-use super::{AccessClaims, Scopes, TokenError, Verified, verify};
+use super::{AccessClaims, Scopes, SubjectKind, TokenError, Verified, verify};
 use crate::clock::{Clock, SystemClock};
 use crate::keys::KeySet;
 
@@ -303,6 +303,19 @@ impl TokenCodec {
         scopes: &Scopes,
         extra: &E,
     ) -> Result<IssuedAccessToken, TokenError> {
+        self.issue_access_as(subject, scopes, extra, None, SubjectKind::User)
+    }
+
+    /// [`Self::issue_access_for`] naming the client the token is issued to, and whether `sub`
+    /// is a user or that client.
+    pub(crate) fn issue_access_as<E: Serialize>(
+        &self,
+        subject: TokenSubject<'_>,
+        scopes: &Scopes,
+        extra: &E,
+        client_id: Option<&str>,
+        subject_kind: SubjectKind,
+    ) -> Result<IssuedAccessToken, TokenError> {
         let now = self.inner.clock.now();
         let iat = now.unix_timestamp();
         let claims = AccessClaims {
@@ -318,9 +331,10 @@ impl TokenCodec {
             jti: random_id(),
             scope: scopes.clone(),
             sid: subject.session_id.to_owned(),
-            client_id: None,
+            client_id: client_id.map(str::to_owned),
             generation: subject.generation,
             epoch: subject.epoch,
+            subject_kind,
             extra: extra_claims(extra)?,
         };
         let token = self.sign(&claims, &self.inner.access_header_b64)?;
@@ -338,6 +352,18 @@ impl TokenCodec {
         ttl: Duration,
         session_exp: i64,
     ) -> Result<IssuedRefreshToken, TokenError> {
+        self.issue_refresh_as(subject, scopes, ttl, session_exp, None)
+    }
+
+    /// [`Self::issue_refresh`] bound to the client it is issued to.
+    pub(crate) fn issue_refresh_as(
+        &self,
+        subject: TokenSubject<'_>,
+        scopes: &Scopes,
+        ttl: Duration,
+        session_exp: i64,
+        client_id: Option<&str>,
+    ) -> Result<IssuedRefreshToken, TokenError> {
         let now = self.inner.clock.now();
         let claims = RefreshClaims {
             iss: self.inner.issuer.clone(),
@@ -351,6 +377,7 @@ impl TokenCodec {
             generation: subject.generation,
             epoch: subject.epoch,
             session_exp,
+            client_id: client_id.map(str::to_owned),
         };
         let token = self.sign(&claims, &self.inner.refresh_header_b64)?;
         Ok(IssuedRefreshToken {

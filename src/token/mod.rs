@@ -16,7 +16,7 @@ mod verify;
 
 use std::ops::Deref;
 
-pub use claims::{AccessClaims, REGISTERED_CLAIMS};
+pub use claims::{AccessClaims, REGISTERED_CLAIMS, SubjectKind};
 pub use codec::{
     IssuedAccessToken, IssuedRefreshToken, MAX_LEEWAY, TokenCodec, TokenCodecBuilder, TokenSubject,
 };

@@ -36,4 +36,8 @@ pub struct RefreshClaims {
     pub epoch: u64,
     /// When the login session ends, whatever refreshes happen (unix seconds).
     pub session_exp: i64,
+    /// The client the token was issued to; refreshing needs the same client. Absent for the
+    /// first-party password grant.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<String>,
 }

@@ -84,6 +84,7 @@ mod tests {
             client_id: None,
             generation: 0,
             epoch: 0,
+            subject_kind: crate::token::SubjectKind::User,
             extra: serde_json::Map::new(),
         }
     }

@@ -62,6 +62,21 @@ async fn metrics(app: AppData) -> HttpResponse {
     into_actix(&api::metrics(&app))
 }
 
+async fn demo(app: AppData) -> HttpResponse {
+    into_actix(&tokenward_server_common::demo::start(&app))
+}
+
+async fn demo_callback(app: AppData, request: HttpRequest) -> HttpResponse {
+    into_actix(
+        &tokenward_server_common::demo::callback(
+            &app,
+            &headers_of(&request),
+            request.query_string(),
+        )
+        .await,
+    )
+}
+
 async fn openapi() -> HttpResponse {
     into_actix(&tokenward_server_common::openapi::openapi_json())
 }
@@ -114,6 +129,7 @@ async fn main() -> ExitCode {
         Err(err) => return startup_failed(&err),
     };
     let tokenward = Tokenward::new(started.app.issuer().clone())
+        .authorization_server(started.app.server().clone())
         .trusted_proxies(config.trusted_proxies.clone())
         .request_timeout(Duration::from_secs(config.request_timeout));
     let app = web::Data::from(started.app);
@@ -145,6 +161,12 @@ async fn main() -> ExitCode {
                 vec![web::post().to(logout_all)],
             ))
             .service(resource("/health", "GET", vec![web::get().to(health)]))
+            .service(resource("/demo", "GET", vec![web::get().to(demo)]))
+            .service(resource(
+                "/demo/callback",
+                "GET",
+                vec![web::get().to(demo_callback)],
+            ))
             .service(resource("/metrics", "GET", vec![web::get().to(metrics)]))
             .service(resource(
                 "/openapi.json",

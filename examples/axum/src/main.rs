@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::extract::{DefaultBodyLimit, RawQuery, Request, State};
 use axum::http::HeaderMap;
 use axum::middleware::{self, Next};
 use axum::response::Response;
@@ -105,6 +105,25 @@ fn router(app: Arc<App>, tokenward: &Tokenward) -> Router {
             get(async |State(app): AppState| Reply(api::metrics(&app))),
         )
         .route(
+            "/demo",
+            get(async |State(app): AppState| Reply(tokenward_server_common::demo::start(&app))),
+        )
+        .route(
+            "/demo/callback",
+            get(
+                async |State(app): AppState, RawQuery(query): RawQuery, headers: HeaderMap| {
+                    Reply(
+                        tokenward_server_common::demo::callback(
+                            &app,
+                            &headers,
+                            query.as_deref().unwrap_or_default(),
+                        )
+                        .await,
+                    )
+                },
+            ),
+        )
+        .route(
             "/openapi.json",
             get(async || Reply(openapi::openapi_json())),
         )
@@ -133,6 +152,7 @@ async fn main() -> ExitCode {
         return ExitCode::from(2);
     };
     let tokenward = Tokenward::new(started.app.issuer().clone())
+        .authorization_server(started.app.server().clone())
         .trusted_proxies(config.trusted_proxies.clone())
         .request_timeout(Duration::from_secs(config.request_timeout));
     let limits = ConnectionLimits {

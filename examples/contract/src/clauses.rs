@@ -1,5 +1,7 @@
 //! One function per clause of the contract, each against a fresh server process.
 
+pub use crate::code_flow::*;
+
 use std::path::Path;
 use std::sync::Arc;
 
@@ -39,7 +41,12 @@ fn assert_oauth_error(reply: &Reply, status: u16, error: &str, what: &str) {
 
 pub async fn demo_user_on_first_start_and_keys_kept_across_restarts(bin: &Path) {
     let dir = Workdir::new();
-    let args = vec!["--database-url".to_owned(), dir.sqlite_url()];
+    let args = vec![
+        "--database-url".to_owned(),
+        dir.sqlite_url(),
+        "--issuer".to_owned(),
+        crate::fixture::ISSUER.to_owned(),
+    ];
     let server = Server::start(bin, &args).await;
     let password = server
         .demo_password()
@@ -219,7 +226,7 @@ pub async fn malformed_token_requests(bin: &Path) {
         );
     }
     let reply = client
-        .form("/token", "grant_type=client_credentials&client_id=x")
+        .form("/token", "grant_type=implicit&client_id=x")
         .await;
     assert_oauth_error(&reply, 400, "unsupported_grant_type", "other grant type");
 }
@@ -1171,6 +1178,8 @@ pub async fn two_instances_share_postgres_and_redis(bin: &Path) {
     let key_file = fixture.dir.path("shared-key.json").display().to_string();
     let args = |users: bool| {
         let mut args = vec![
+            "--issuer".to_owned(),
+            crate::fixture::ISSUER.to_owned(),
             "--database-url".to_owned(),
             pg.clone(),
             "--redis-url".to_owned(),

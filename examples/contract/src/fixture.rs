@@ -9,6 +9,10 @@ use tokenward::password::{Argon2Params, PasswordHasher};
 
 use crate::server::{Server, Workdir};
 
+/// The `--issuer` of fixture servers (the default, `http://<bound address>`, changes with the
+/// port at every restart).
+pub const ISSUER: &str = "http://tokenward.test";
+
 /// One imported user.
 pub struct TestUser {
     /// Unique per fixture, so tests sharing a Redis never share a throttle counter.
@@ -97,6 +101,9 @@ impl Fixture {
     /// `--database-url` (SQLite in the work directory) and `--users`, plus `extra`.
     pub fn args(&self, extra: &[&str]) -> Vec<String> {
         let mut args = vec![
+            // Restarts and second instances listen on other ports: one issuer for all of them.
+            "--issuer".to_owned(),
+            ISSUER.to_owned(),
             "--database-url".to_owned(),
             self.dir.sqlite_url(),
             "--users".to_owned(),

@@ -16,8 +16,10 @@
 
 pub mod clauses;
 pub mod client;
+pub mod code_flow;
 pub mod fixture;
 pub mod server;
+pub mod user_agent;
 
 /// Generates one `#[tokio::test]` per contract clause against the server binary `$bin`.
 #[macro_export]
@@ -56,7 +58,16 @@ macro_rules! contract_suite {
             slow_and_idle_connections_are_closed,
             logs_carry_request_ids_and_no_secrets,
             metrics_are_served_only_when_asked,
-            openapi_document_describes_every_route
+            openapi_document_describes_every_route,
+            code_flow_with_pkce_for_a_public_client,
+            unregistered_redirect_uris_get_a_page_not_a_redirect,
+            authorize_errors_redirect_with_state_and_iss,
+            code_exchange_attacks,
+            login_form_csrf_throttling_and_failures,
+            consent_for_third_party_clients,
+            client_credentials_and_introspection,
+            password_grant_off_leaves_the_code_flow,
+            clients_file_is_insert_if_absent_and_demo_client
         );
         $crate::contract_suite!(@ignored $bin;
             "needs PostgreSQL and Redis: set TOKENWARD_TEST_POSTGRES_URL and TOKENWARD_TEST_REDIS_URL, run with --ignored";

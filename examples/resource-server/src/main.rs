@@ -18,8 +18,8 @@ struct Args {
     /// Where the issuer publishes its keys.
     #[arg(long, default_value = "http://127.0.0.1:8000/.well-known/jwks.json")]
     jwks_url: String,
-    /// The `iss` tokens must carry.
-    #[arg(long, default_value = "tokenward-example")]
+    /// The `iss` tokens must carry (the issuer's `--issuer`).
+    #[arg(long, default_value = "http://127.0.0.1:8000")]
     issuer: String,
     /// The `aud` tokens must carry.
     #[arg(long, default_value = "tokenward-example-api")]

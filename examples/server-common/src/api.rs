@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use tokenward::TokenIssuer;
 use tokenward::oauth2::openapi::ErrorBody;
 use tokenward::oauth2::{self, ErrorResponse};
+use tokenward::provider::AuthorizationServer;
 use tokenward::store::{TokenRevocation, User, UserStore};
 use tokenward::token::AccessClaims;
 use utoipa::{IntoResponses, ToSchema};
@@ -56,6 +57,7 @@ pub struct Item {
 /// The application: the issuer, the demo items and the stores `/health` checks.
 pub struct App {
     issuer: TokenIssuer,
+    server: AuthorizationServer,
     items: Mutex<Vec<Item>>,
     health: Vec<HealthCheck>,
     metrics: Option<PrometheusHandle>,
@@ -156,13 +158,14 @@ pub(crate) enum HealthStatus {
 }
 
 impl App {
-    /// An application around `issuer`, reporting `health` on `/health`; `metrics`, when given,
+    /// An application around `server` (and its issuer), reporting `health` on `/health`; `metrics`, when given,
     /// is rendered at `/metrics`.
     pub fn new(
-        issuer: TokenIssuer,
+        server: AuthorizationServer,
         health: Vec<HealthCheck>,
         metrics: Option<PrometheusHandle>,
     ) -> Self {
+        let issuer = server.issuer().clone();
         let items = vec![
             Item {
                 id: 1,
@@ -177,6 +180,7 @@ impl App {
         ];
         Self {
             issuer,
+            server,
             items: Mutex::new(items),
             health,
             metrics,
@@ -186,6 +190,11 @@ impl App {
     /// The issuer, for applications that need more than these handlers.
     pub fn issuer(&self) -> &TokenIssuer {
         &self.issuer
+    }
+
+    /// The authorization server (code flow, clients, introspection).
+    pub fn server(&self) -> &AuthorizationServer {
+        &self.server
     }
 }
 

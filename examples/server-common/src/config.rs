@@ -93,6 +93,28 @@ pub struct Config {
     #[arg(long, env = "TOKENWARD_REQUEST_TIMEOUT", default_value_t = 10,
           value_parser = clap::value_parser!(u64).range(1..=300))]
     pub request_timeout: u64,
+
+    /// The issuer URL: the `iss` of every token and of authorization responses (default
+    /// `http://<bound address>`). No trailing slash.
+    #[arg(long, env = "TOKENWARD_ISSUER")]
+    pub issuer: Option<String>,
+
+    /// JSON array of OAuth clients inserted at start when absent (docs/API.md, "Clients").
+    #[arg(long, env = "TOKENWARD_CLIENTS")]
+    pub clients: Option<PathBuf>,
+
+    /// The first-party password grant at /token; `off` leaves only the code flow.
+    #[arg(long, value_enum, default_value_t = Switch::On)]
+    pub password_grant: Switch,
+}
+
+/// `on` or `off`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Switch {
+    /// Enabled.
+    On,
+    /// Disabled.
+    Off,
 }
 
 /// The shape of log lines.

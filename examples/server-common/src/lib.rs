@@ -10,6 +10,7 @@
 
 pub mod api;
 pub mod config;
+pub mod demo;
 pub mod logging;
 pub mod openapi;
 pub mod startup;

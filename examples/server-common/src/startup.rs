@@ -11,19 +11,23 @@ use secrecy::SecretString;
 use tokenward::TokenIssuer;
 use tokenward::keys::{KeyAlgorithm, KeySet};
 use tokenward::password::PasswordHasher;
+use tokenward::provider::{self, AuthorizationServer, Client, GrantType};
 use tokenward::store::{self, StoreError, User, UserStore};
 use tokenward::token::{Scopes, TokenCodec};
 
 use crate::api::{App, HealthCheck};
-use crate::config::Config;
+use crate::config::{Config, Switch};
 
-/// Tokens name this issuer and audience; every instance of a deployment must agree on them.
-pub const ISSUER: &str = "tokenward-example";
-/// The audience of access tokens.
+/// The audience of access tokens; every instance of a deployment must agree on it (and on
+/// `--issuer`).
 pub const AUDIENCE: &str = "tokenward-example-api";
 
 /// The demo user created in an empty store.
 pub const DEMO_USER: &str = "johndoe";
+/// The public client created when no client is registered, for `/demo`.
+pub const DEMO_CLIENT: &str = "demo";
+/// Where the demo client's codes go, under the issuer URL.
+pub const DEMO_CALLBACK_PATH: &str = "/demo/callback";
 
 /// A start-up failure: print it on one line and exit with status 2.
 #[derive(Debug)]
@@ -65,6 +69,17 @@ pub async fn start(config: &Config) -> Result<Started, StartupError> {
         None => None,
     };
 
+    let clients = match &config.clients {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| fail(format!("--clients {}: {e}", path.display())))?;
+            let clients = provider::parse_clients_file(&text)
+                .map_err(|e| fail(format!("--clients {}: {e}", path.display())))?;
+            Some(clients)
+        }
+        None => None,
+    };
+
     let listener = TcpListener::bind(config.bind)
         .and_then(|l| l.set_nonblocking(true).map(|()| l))
         .map_err(|e| fail(format!("--bind {}: {e}", config.bind)))?;
@@ -97,7 +112,11 @@ pub async fn start(config: &Config) -> Result<Started, StartupError> {
             .map_err(|e| fail(format!("--key-file {}: {e}", path.display())))?,
         None => KeySet::generate(KeyAlgorithm::DEFAULT).map_err(|e| fail(e.to_string()))?,
     };
-    let codec = TokenCodec::builder(keys, ISSUER, AUDIENCE)
+    let issuer_url = match &config.issuer {
+        Some(url) => url.clone(),
+        None => format!("http://{address}"),
+    };
+    let codec = TokenCodec::builder(keys, issuer_url.clone(), AUDIENCE)
         .access_ttl(time::Duration::seconds(to_i64(config.access_ttl)))
         .build()
         .map_err(|e| fail(format!("token settings: {e}")))?;
@@ -154,6 +173,17 @@ pub async fn start(config: &Config) -> Result<Started, StartupError> {
         .await
         .map_err(|e| fail(format!("--database-url: {e}")))?;
 
+    let server = AuthorizationServer::builder(
+        issuer.clone(),
+        stores.clients.clone(),
+        stores.authorizations.clone(),
+        issuer_url.clone(),
+    )
+    .password_grant(config.password_grant == Switch::On)
+    .build()
+    .map_err(|e| fail(format!("--issuer {issuer_url:?}: {e}")))?;
+    register_clients(&server, clients, &issuer_url).await?;
+
     match imported {
         Some(users) => {
             // Users that exist are left alone: a restart never undoes a password change, a
@@ -188,7 +218,7 @@ pub async fn start(config: &Config) -> Result<Started, StartupError> {
     };
     println!("listening on http://{address}");
     Ok(Started {
-        app: Arc::new(App::new(issuer, health, metrics)),
+        app: Arc::new(App::new(server, health, metrics)),
         listener,
         address,
     })
@@ -235,5 +265,52 @@ async fn create_demo_user(issuer: &TokenIssuer, users: &dyn UserStore) -> Result
         "created user {DEMO_USER} with password {} (shown once; scopes items:read items:write)",
         secrecy::ExposeSecret::expose_secret(&password)
     );
+    Ok(())
+}
+
+/// Inserts the clients of `--clients` that are not registered yet (existing ones are left as
+/// they are, like users). Without `--clients` and with no client at all, registers the public
+/// client `demo` for `/demo`.
+async fn register_clients(
+    server: &AuthorizationServer,
+    clients: Option<Vec<Client>>,
+    issuer_url: &str,
+) -> Result<(), StartupError> {
+    let store = server.clients();
+    let store_error = |e: StoreError| fail(format!("--database-url: {e}"));
+    if let Some(clients) = clients {
+        let total = clients.len();
+        let mut created = 0;
+        for client in &clients {
+            if store.insert_client(client).await.map_err(store_error)? {
+                created += 1;
+            }
+        }
+        println!(
+            "registered {created} new clients ({} already existed and were left as they are)",
+            total - created
+        );
+        return Ok(());
+    }
+    if !store.list_clients().await.map_err(store_error)?.is_empty() {
+        return Ok(());
+    }
+    let demo = Client {
+        client_id: DEMO_CLIENT.into(),
+        secret_hash: None,
+        redirect_uris: vec![format!("{issuer_url}{DEMO_CALLBACK_PATH}")],
+        grant_types: vec![GrantType::AuthorizationCode, GrantType::RefreshToken],
+        scopes: Scopes::parse("items:read items:write").map_err(|e| fail(e.to_string()))?,
+        name: "tokenward demo".into(),
+        first_party: true,
+    };
+    // Codes may only go to https or a loopback address; an issuer on another http host gets
+    // no demo client rather than an insecure one.
+    if let Err(reason) = demo.check() {
+        eprintln!("no demo client registered: {reason}");
+        return Ok(());
+    }
+    store.insert_client(&demo).await.map_err(store_error)?;
+    println!("registered the demo client: open {issuer_url}/demo");
     Ok(())
 }

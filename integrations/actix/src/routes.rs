@@ -1,7 +1,8 @@
-//! The OAuth endpoints: token, revocation, JWKS.
+//! The OAuth endpoints: token, revocation, JWKS, and those of the authorization server.
 
 use actix_web::{HttpRequest, HttpResponse, Resource, Route, web};
 use tokenward::oauth2::{self, ErrorResponse};
+use tokenward::provider::{self, AuthorizationServer};
 
 use crate::{Tokenward, headers_of, into_actix};
 
@@ -28,13 +29,46 @@ impl Tokenward {
                         .app_data(form_limit.clone()),
                 )
                 .service(
-                    resource("/revoke", "POST", vec![web::post().to(revoke)]).app_data(form_limit),
+                    resource("/revoke", "POST", vec![web::post().to(revoke)])
+                        .app_data(form_limit.clone()),
                 )
                 .service(resource(
                     "/.well-known/jwks.json",
                     "GET",
                     vec![web::get().to(jwks)],
                 ));
+            if tokenward.endpoints.server().is_some() {
+                config
+                    .service(resource(
+                        "/authorize",
+                        "GET",
+                        vec![web::get().to(authorize)],
+                    ))
+                    .service(
+                        resource(provider::LOGIN_PATH, "POST", vec![web::post().to(login)])
+                            .app_data(form_limit.clone()),
+                    )
+                    .service(
+                        resource(
+                            provider::CONSENT_PATH,
+                            "POST",
+                            vec![web::post().to(consent)],
+                        )
+                        .app_data(form_limit.clone()),
+                    )
+                    .service(
+                        resource(
+                            "/logout",
+                            "GET, POST",
+                            vec![web::get().to(logout), web::post().to(logout)],
+                        )
+                        .app_data(form_limit.clone()),
+                    )
+                    .service(
+                        resource("/introspect", "POST", vec![web::post().to(introspect)])
+                            .app_data(form_limit.clone()),
+                    );
+            }
         }
     }
 }
@@ -112,4 +146,63 @@ async fn jwks(request: HttpRequest) -> HttpResponse {
         return into_actix(&ErrorResponse::server_error().into_response());
     };
     into_actix(&tokenward.endpoints.jwks())
+}
+
+fn server_of(request: &HttpRequest) -> Option<(&Tokenward, &AuthorizationServer)> {
+    let tokenward = tokenward_of(request)?;
+    Some((tokenward, tokenward.endpoints.server()?))
+}
+
+fn server_error() -> HttpResponse {
+    into_actix(&ErrorResponse::server_error().into_response())
+}
+
+async fn authorize(request: HttpRequest) -> HttpResponse {
+    let Some((_, server)) = server_of(&request) else {
+        return server_error();
+    };
+    into_actix(
+        &server
+            .authorize(&headers_of(&request), request.query_string())
+            .await,
+    )
+}
+
+async fn login(request: HttpRequest, body: web::Bytes) -> HttpResponse {
+    let Some((tokenward, server)) = server_of(&request) else {
+        return server_error();
+    };
+    let Some(peer) = request.peer_addr().map(|peer| peer.ip()) else {
+        tracing::error!("POST /authorize/login without a peer address: serve it over TCP");
+        return server_error();
+    };
+    let headers = headers_of(&request);
+    let address = tokenward.endpoints.client_address(peer, &headers);
+    into_actix(&server.login(address, &headers, &body).await)
+}
+
+async fn consent(request: HttpRequest, body: web::Bytes) -> HttpResponse {
+    let Some((_, server)) = server_of(&request) else {
+        return server_error();
+    };
+    into_actix(&server.consent(&headers_of(&request), &body).await)
+}
+
+async fn logout(request: HttpRequest, body: web::Bytes) -> HttpResponse {
+    let Some((_, server)) = server_of(&request) else {
+        return server_error();
+    };
+    let params = if request.method() == actix_web::http::Method::POST {
+        std::str::from_utf8(&body).unwrap_or_default()
+    } else {
+        request.query_string()
+    };
+    into_actix(&server.logout(&headers_of(&request), params).await)
+}
+
+async fn introspect(request: HttpRequest, body: web::Bytes) -> HttpResponse {
+    let Some((_, server)) = server_of(&request) else {
+        return server_error();
+    };
+    into_actix(&server.introspect(&headers_of(&request), &body).await)
 }

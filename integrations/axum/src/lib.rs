@@ -101,6 +101,14 @@ impl Tokenward {
         Self::from(self.endpoints.request_timeout(timeout))
     }
 
+    /// Adds the authorization server: the code flow with PKCE (`GET /authorize`, the login and
+    /// consent forms), `GET|POST /logout`, `POST /introspect`, client authentication and the
+    /// client grants at `/token`. See [`tokenward::provider::AuthorizationServer`].
+    #[must_use]
+    pub fn authorization_server(self, server: tokenward::provider::AuthorizationServer) -> Self {
+        Self::from(self.endpoints.authorization_server(server))
+    }
+
     /// The issuer, for handlers that need more than the extractors give.
     ///
     /// ```

@@ -1,13 +1,13 @@
-//! The OAuth endpoints: token, revocation, JWKS.
+//! The OAuth endpoints: token, revocation, JWKS, and those of the authorization server.
 
 use std::net::SocketAddr;
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{ConnectInfo, DefaultBodyLimit, State};
+use axum::extract::{ConnectInfo, DefaultBodyLimit, RawQuery, State};
 use axum::routing::{get, post};
 use http::HeaderMap;
-use tokenward::oauth2;
+use tokenward::{oauth2, provider};
 
 use crate::{Reply, Tokenward};
 
@@ -27,13 +27,100 @@ impl Tokenward {
     ///     .layer(tokenward.layer());
     /// # }
     /// ```
+    ///
+    /// With an [authorization server](Tokenward::authorization_server), also `GET /authorize`,
+    /// `POST /authorize/login`, `POST /authorize/consent`, `GET|POST /logout` and
+    /// `POST /introspect`.
     pub fn routes<S: Clone + Send + Sync + 'static>(&self) -> Router<S> {
-        Router::new()
+        let mut router = Router::new()
             .route("/token", post(token))
             .route("/revoke", post(revoke))
-            .route("/.well-known/jwks.json", get(jwks))
+            .route("/.well-known/jwks.json", get(jwks));
+        if self.endpoints.server().is_some() {
+            router = router
+                .route("/authorize", get(authorize))
+                .route(provider::LOGIN_PATH, post(login))
+                .route(provider::CONSENT_PATH, post(consent))
+                .route("/logout", get(logout_get).post(logout_post))
+                .route("/introspect", post(introspect));
+        }
+        router
             .layer(DefaultBodyLimit::max(oauth2::MAX_FORM_BYTES))
             .with_state(self.clone())
+    }
+}
+
+/// The answer of a provider route when no authorization server is configured (they are only
+/// mounted with one, so this is a wiring fault).
+fn no_server() -> Reply {
+    Reply(oauth2::ErrorResponse::server_error().into_response())
+}
+
+async fn authorize(
+    State(tokenward): State<Tokenward>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Reply {
+    match tokenward.endpoints.server() {
+        Some(server) => Reply(
+            server
+                .authorize(&headers, query.as_deref().unwrap_or_default())
+                .await,
+        ),
+        None => no_server(),
+    }
+}
+
+async fn login(
+    State(tokenward): State<Tokenward>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Reply {
+    let address = tokenward.endpoints.client_address(peer.ip(), &headers);
+    match tokenward.endpoints.server() {
+        Some(server) => Reply(server.login(address, &headers, &body).await),
+        None => no_server(),
+    }
+}
+
+async fn consent(State(tokenward): State<Tokenward>, headers: HeaderMap, body: Bytes) -> Reply {
+    match tokenward.endpoints.server() {
+        Some(server) => Reply(server.consent(&headers, &body).await),
+        None => no_server(),
+    }
+}
+
+async fn logout_get(
+    State(tokenward): State<Tokenward>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Reply {
+    match tokenward.endpoints.server() {
+        Some(server) => Reply(
+            server
+                .logout(&headers, query.as_deref().unwrap_or_default())
+                .await,
+        ),
+        None => no_server(),
+    }
+}
+
+async fn logout_post(State(tokenward): State<Tokenward>, headers: HeaderMap, body: Bytes) -> Reply {
+    match tokenward.endpoints.server() {
+        Some(server) => Reply(
+            server
+                .logout(&headers, std::str::from_utf8(&body).unwrap_or_default())
+                .await,
+        ),
+        None => no_server(),
+    }
+}
+
+async fn introspect(State(tokenward): State<Tokenward>, headers: HeaderMap, body: Bytes) -> Reply {
+    match tokenward.endpoints.server() {
+        Some(server) => Reply(server.introspect(&headers, &body).await),
+        None => no_server(),
     }
 }
 

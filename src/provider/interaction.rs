@@ -1,0 +1,649 @@
+//! The browser side of the code flow: `GET /authorize`, the login and consent forms, and
+//! `/logout`. Each step is one rule of RFC 6749 §4.1, RFC 9700 or OpenID Core §3.1.2, in the
+//! order the contract gives them.
+
+use std::net::IpAddr;
+
+use http::header::{HeaderValue, LOCATION, RETRY_AFTER, SET_COOKIE};
+use http::{HeaderMap, Response, StatusCode};
+use secrecy::SecretString;
+use subtle::ConstantTimeEq;
+
+use super::cookies::{self, BROWSER_COOKIE, SESSION_COOKIE};
+use super::server::{AuthorizationServer, CODE_LIFETIME, PENDING_LIFETIME, random_secret};
+use super::{
+    AuthorizationQuery, AuthorizationRequest, AuthorizeError, BrowserSession, Client, CodeGrant,
+    PendingAuthorization, Prompt, UnredirectableError, secret_digest,
+};
+use crate::Error;
+use crate::issuer::code_session_id;
+use crate::oauth2::Form;
+use crate::store::{Issuance, StoreError, User};
+
+/// Where the login form posts.
+pub const LOGIN_PATH: &str = "/authorize/login";
+/// Where the consent form posts.
+pub const CONSENT_PATH: &str = "/authorize/consent";
+
+const GENERIC_LOGIN_ERROR: &str = "The username or password is incorrect.";
+
+/// A response under construction: the cookies to set travel with it.
+struct Reply {
+    cookies: Vec<HeaderValue>,
+}
+
+impl Reply {
+    fn new() -> Self {
+        Self {
+            cookies: Vec::new(),
+        }
+    }
+
+    fn finish(self, mut response: Response<Vec<u8>>) -> Response<Vec<u8>> {
+        for cookie in self.cookies {
+            response.headers_mut().append(SET_COOKIE, cookie);
+        }
+        response
+    }
+}
+
+/// The logged-in user of a request, from its session cookie.
+struct LoggedIn {
+    session: BrowserSession,
+    user: User,
+    issuance: Issuance,
+}
+
+/// What went wrong on the browser side, before a page could be chosen.
+enum Failure {
+    /// A store or the hasher did not answer.
+    Unavailable,
+    /// A page to show as it is.
+    Page(Response<Vec<u8>>),
+}
+
+impl From<StoreError> for Failure {
+    fn from(_: StoreError) -> Self {
+        Failure::Unavailable
+    }
+}
+
+impl From<Error> for Failure {
+    fn from(_: Error) -> Self {
+        Failure::Unavailable
+    }
+}
+
+fn redirect(location: &str) -> Response<Vec<u8>> {
+    let mut response = Response::new(Vec::new());
+    *response.status_mut() = StatusCode::SEE_OTHER;
+    if let Ok(value) = HeaderValue::from_str(location) {
+        response.headers_mut().insert(LOCATION, value);
+    }
+    response.headers_mut().insert(
+        http::header::CACHE_CONTROL,
+        HeaderValue::from_static("no-store"),
+    );
+    response
+}
+
+fn constant_time_eq(a: &str, b: &str) -> bool {
+    bool::from(a.as_bytes().ct_eq(b.as_bytes()))
+}
+
+impl AuthorizationServer {
+    fn unavailable_page(&self) -> Response<Vec<u8>> {
+        let mut response = self.inner.pages.message(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Temporarily unavailable",
+            "The sign-in service cannot answer right now. Please try again in a moment.",
+        );
+        response
+            .headers_mut()
+            .insert(RETRY_AFTER, HeaderValue::from_static("5"));
+        response
+    }
+
+    fn bad_request_page(&self, message: &str) -> Response<Vec<u8>> {
+        self.inner.pages.message(
+            StatusCode::BAD_REQUEST,
+            "This request cannot continue",
+            message,
+        )
+    }
+
+    fn unredirectable_page(&self, error: &UnredirectableError) -> Response<Vec<u8>> {
+        // Never a redirect: the redirect URI is not known to belong to the client.
+        self.bad_request_page(&format!(
+            "The application sent an invalid sign-in request ({error}). Nothing was sent back to it."
+        ))
+    }
+
+    fn finish(
+        &self,
+        reply: Reply,
+        result: Result<Response<Vec<u8>>, Failure>,
+    ) -> Response<Vec<u8>> {
+        match result {
+            Ok(response) => reply.finish(response),
+            Err(Failure::Page(response)) => reply.finish(response),
+            Err(Failure::Unavailable) => reply.finish(self.unavailable_page()),
+        }
+    }
+
+    /// `GET /authorize` with the request's query string (without `?`).
+    pub async fn authorize(&self, headers: &HeaderMap, query: &str) -> Response<Vec<u8>> {
+        let mut reply = Reply::new();
+        let result = self.authorize_steps(&mut reply, headers, query).await;
+        self.finish(reply, result)
+    }
+
+    async fn authorize_steps(
+        &self,
+        reply: &mut Reply,
+        headers: &HeaderMap,
+        query: &str,
+    ) -> Result<Response<Vec<u8>>, Failure> {
+        let (client, request) = self.checked_request(query).await?;
+        let logged_in = self.logged_in(headers).await?;
+        let now = self.now();
+        let fresh_enough = |session: &BrowserSession| match request.max_age {
+            Some(max_age) => {
+                now.saturating_sub(session.auth_time) <= i64::try_from(max_age).unwrap_or(i64::MAX)
+            }
+            None => true,
+        };
+        let usable =
+            logged_in.filter(|l| request.prompt != Prompt::Login && fresh_enough(&l.session));
+        match usable {
+            Some(logged_in) => {
+                let browser = self.browser_id(reply, headers);
+                self.continue_as(
+                    &browser,
+                    &client,
+                    &request,
+                    query,
+                    &logged_in.user,
+                    &logged_in.issuance,
+                    logged_in.session.auth_time,
+                    request.prompt == Prompt::Consent,
+                )
+                .await
+            }
+            None if request.prompt == Prompt::None => Ok(redirect(
+                &request
+                    .error("login_required", "the user is not logged in")
+                    .location(&self.inner.issuer_url),
+            )),
+            None => {
+                let browser = self.browser_id(reply, headers);
+                let (pending, csrf) = self.new_pending(&browser, query, None).await?;
+                Ok(self.login_page(StatusCode::OK, &client, &pending, &csrf, "", None))
+            }
+        }
+    }
+
+    /// Parses and checks an `/authorize` query against the client it names.
+    async fn checked_request(
+        &self,
+        query: &str,
+    ) -> Result<(Client, AuthorizationRequest), Failure> {
+        let parsed = AuthorizationQuery::parse(query)
+            .map_err(|e| Failure::Page(self.unredirectable_page(&e)))?;
+        let client = match parsed.client_id() {
+            Ok(id) => self.inner.clients.find_client(id).await?,
+            Err(_) => None,
+        };
+        match parsed.check(client.as_ref()) {
+            Ok(request) => match client {
+                Some(client) => Ok((client, request)),
+                None => Err(Failure::Page(
+                    self.unredirectable_page(&UnredirectableError::UnknownClient),
+                )),
+            },
+            Err(AuthorizeError::Unredirectable(e)) => {
+                Err(Failure::Page(self.unredirectable_page(&e)))
+            }
+            Err(AuthorizeError::Redirect(e)) => {
+                Err(Failure::Page(redirect(&e.location(&self.inner.issuer_url))))
+            }
+        }
+    }
+
+    /// The user logged in on this browser, if the session is live and the user still may use
+    /// it (exists, enabled, no logout-all or password change since the login).
+    async fn logged_in(&self, headers: &HeaderMap) -> Result<Option<LoggedIn>, Failure> {
+        let Some(cookie) = cookies::read(headers, SESSION_COOKIE) else {
+            return Ok(None);
+        };
+        let digest = secret_digest(&cookie);
+        let Some(session) = self.inner.store.find_session(&digest).await? else {
+            return Ok(None);
+        };
+        if session.expires_at < self.now() {
+            return Ok(None);
+        }
+        let Some((user, issuance)) = self.inner.issuer.session_user(&session.user_id).await? else {
+            return Ok(None);
+        };
+        if issuance.epoch != session.epoch || issuance.generation != session.generation {
+            return Ok(None);
+        }
+        Ok(Some(LoggedIn {
+            session,
+            user,
+            issuance,
+        }))
+    }
+
+    /// The browser binding cookie's value, set on the reply if the browser has none yet.
+    fn browser_id(&self, reply: &mut Reply, headers: &HeaderMap) -> String {
+        if let Some(id) = cookies::read(headers, BROWSER_COOKIE) {
+            return id;
+        }
+        let id = random_secret();
+        if let Some(cookie) = cookies::set(BROWSER_COOKIE, &id, self.inner.secure_cookies, None) {
+            reply.cookies.push(cookie);
+        }
+        id
+    }
+
+    /// Stores a pending request shown to `browser`; returns its id and CSRF token.
+    async fn new_pending(
+        &self,
+        browser: &str,
+        query: &str,
+        user: Option<(&str, i64)>,
+    ) -> Result<(String, String), Failure> {
+        let id = random_secret();
+        let csrf = random_secret();
+        let pending = PendingAuthorization {
+            query: query.to_owned(),
+            browser: secret_digest(browser),
+            csrf: secret_digest(&csrf),
+            user_id: user.map(|(id, _)| id.to_owned()),
+            auth_time: user.map(|(_, at)| at),
+            expires_at: self.now() + PENDING_LIFETIME.whole_seconds(),
+        };
+        self.inner
+            .store
+            .put_pending(&secret_digest(&id), &pending)
+            .await?;
+        Ok((id, csrf))
+    }
+
+    fn login_page(
+        &self,
+        status: StatusCode,
+        client: &Client,
+        pending: &str,
+        csrf: &str,
+        username: &str,
+        error: Option<&str>,
+    ) -> Response<Vec<u8>> {
+        self.inner.pages.render(
+            status,
+            "login.html",
+            minijinja::context! {
+                title => "Sign in",
+                client_name => &client.name,
+                action => LOGIN_PATH,
+                pending,
+                csrf,
+                username,
+                error,
+            },
+        )
+    }
+
+    /// After a login (fresh or from the session): the consent page if this client needs one,
+    /// else a code.
+    #[allow(clippy::too_many_arguments)]
+    async fn continue_as(
+        &self,
+        browser: &str,
+        client: &Client,
+        request: &AuthorizationRequest,
+        query: &str,
+        user: &User,
+        issuance: &Issuance,
+        auth_time: i64,
+        ask_consent: bool,
+    ) -> Result<Response<Vec<u8>>, Failure> {
+        // Scopes the user does not have are not asked for, nor granted.
+        let scope = request.scope.intersection(&user.scopes);
+        let needs_consent = !client.first_party
+            && (ask_consent
+                || !scope.is_subset(
+                    &self
+                        .inner
+                        .store
+                        .consented_scopes(&user.id, &client.client_id)
+                        .await?,
+                ));
+        if !needs_consent {
+            return self
+                .issue_code(request, &scope, user, issuance, auth_time)
+                .await;
+        }
+        if request.prompt == Prompt::None {
+            return Ok(redirect(
+                &request
+                    .error("consent_required", "the user has not allowed this client")
+                    .location(&self.inner.issuer_url),
+            ));
+        }
+        let (pending, csrf) = self
+            .new_pending(browser, query, Some((&user.id, auth_time)))
+            .await?;
+        let scopes: Vec<&str> = scope.iter().collect();
+        Ok(self.inner.pages.render(
+            StatusCode::OK,
+            "consent.html",
+            minijinja::context! {
+                title => "Allow access",
+                client_name => &client.name,
+                username => &user.username,
+                scopes,
+                action => super::interaction::CONSENT_PATH,
+                pending,
+                csrf,
+            },
+        ))
+    }
+
+    async fn issue_code(
+        &self,
+        request: &AuthorizationRequest,
+        scope: &crate::token::Scopes,
+        user: &User,
+        issuance: &Issuance,
+        auth_time: i64,
+    ) -> Result<Response<Vec<u8>>, Failure> {
+        let code = random_secret();
+        let grant = CodeGrant {
+            client_id: request.client_id.clone(),
+            redirect_uri: request.redirect_uri.clone(),
+            code_challenge: request.code_challenge.as_str().to_owned(),
+            scope: scope.clone(),
+            nonce: request.nonce.clone(),
+            user_id: user.id.clone(),
+            auth_time,
+            session_id: code_session_id(),
+            generation: issuance.generation,
+            epoch: issuance.epoch,
+            expires_at: self.now() + CODE_LIFETIME.whole_seconds(),
+        };
+        self.inner
+            .store
+            .put_code(&secret_digest(&code), &grant)
+            .await?;
+        Ok(redirect(
+            &request.success_location(&code, &self.inner.issuer_url),
+        ))
+    }
+
+    /// The pending request a form names, if the form came from this browser with the right
+    /// CSRF token; the page to show otherwise.
+    async fn pending_of(
+        &self,
+        headers: &HeaderMap,
+        form: &mut Form,
+    ) -> Result<(String, PendingAuthorization), Failure> {
+        let stale = || {
+            Failure::Page(self.bad_request_page(
+                "This sign-in form has expired or was not opened in this browser. \
+                 Go back to the application and start again.",
+            ))
+        };
+        let (Some(id), Some(csrf)) = (form.take("pending"), form.take("csrf")) else {
+            return Err(stale());
+        };
+        let digest = secret_digest(&id);
+        let Some(pending) = self.inner.store.find_pending(&digest).await? else {
+            return Err(stale());
+        };
+        let browser = cookies::read(headers, BROWSER_COOKIE)
+            .map(|b| secret_digest(&b))
+            .unwrap_or_default();
+        // Login CSRF: the form must come back with the token it was given, from the browser it
+        // was shown to. Both digests are compared in constant time.
+        let bound = constant_time_eq(&browser, &pending.browser)
+            & constant_time_eq(&secret_digest(&csrf), &pending.csrf);
+        if !bound || pending.expires_at < self.now() {
+            return Err(stale());
+        }
+        Ok((id, pending))
+    }
+
+    /// `POST /authorize/login` from `client` (the peer address, for the login throttles).
+    pub async fn login(
+        &self,
+        client: IpAddr,
+        headers: &HeaderMap,
+        body: &[u8],
+    ) -> Response<Vec<u8>> {
+        let mut reply = Reply::new();
+        let result = self.login_steps(&mut reply, client, headers, body).await;
+        self.finish(reply, result)
+    }
+
+    async fn login_steps(
+        &self,
+        reply: &mut Reply,
+        address: IpAddr,
+        headers: &HeaderMap,
+        body: &[u8],
+    ) -> Result<Response<Vec<u8>>, Failure> {
+        let mut form = Form::parse(headers, body)
+            .map_err(|e| Failure::Page(self.bad_request_page(&e.description)))?;
+        let (pending_id, pending) = self.pending_of(headers, &mut form).await?;
+        let (client, request) = self.checked_request(&pending.query).await?;
+        let username = form.take("username").unwrap_or_default();
+        let password = SecretString::from(form.take("password").unwrap_or_default());
+        let retry = |status: StatusCode, message: &str, csrf: &str| {
+            self.login_page(status, &client, &pending_id, csrf, &username, Some(message))
+        };
+        let result = self
+            .inner
+            .issuer
+            .authenticate_with(Some(address), &username, &password)
+            .await;
+        let (user, issuance) = match result {
+            Ok(found) => found,
+            Err(Error::InvalidCredentials) => {
+                // The same pending request, with a new CSRF token for the re-shown form.
+                let csrf = self.rotate_csrf(&pending_id, &pending).await?;
+                return Ok(retry(StatusCode::BAD_REQUEST, GENERIC_LOGIN_ERROR, &csrf));
+            }
+            Err(Error::Throttled { retry_after_secs }) => {
+                let csrf = self.rotate_csrf(&pending_id, &pending).await?;
+                let mut page = retry(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    &format!("Too many attempts. Try again in {retry_after_secs} seconds."),
+                    &csrf,
+                );
+                page.headers_mut()
+                    .insert(RETRY_AFTER, HeaderValue::from(retry_after_secs));
+                return Ok(page);
+            }
+            Err(_) => return Err(Failure::Unavailable),
+        };
+        self.inner
+            .store
+            .delete_pending(&secret_digest(&pending_id))
+            .await?;
+        let auth_time = self.now();
+        self.start_session(reply, headers, &user, &issuance, auth_time)
+            .await?;
+        let browser = cookies::read(headers, BROWSER_COOKIE).unwrap_or_default();
+        self.continue_as(
+            &browser,
+            &client,
+            &request,
+            &pending.query,
+            &user,
+            &issuance,
+            auth_time,
+            request.prompt == Prompt::Consent,
+        )
+        .await
+    }
+
+    async fn rotate_csrf(
+        &self,
+        pending_id: &str,
+        pending: &PendingAuthorization,
+    ) -> Result<String, Failure> {
+        let csrf = random_secret();
+        let renewed = PendingAuthorization {
+            csrf: secret_digest(&csrf),
+            ..pending.clone()
+        };
+        self.inner
+            .store
+            .put_pending(&secret_digest(pending_id), &renewed)
+            .await?;
+        Ok(csrf)
+    }
+
+    /// A new browser session for `user`, replacing the browser's previous one (a new id at
+    /// every login, so an id planted before the login is worth nothing after it).
+    async fn start_session(
+        &self,
+        reply: &mut Reply,
+        headers: &HeaderMap,
+        user: &User,
+        issuance: &Issuance,
+        auth_time: i64,
+    ) -> Result<(), Failure> {
+        if let Some(old) = cookies::read(headers, SESSION_COOKIE) {
+            self.inner
+                .store
+                .delete_session(&secret_digest(&old))
+                .await?;
+        }
+        let id = random_secret();
+        let lifetime = self.inner.browser_session.whole_seconds();
+        let session = BrowserSession {
+            user_id: user.id.clone(),
+            auth_time,
+            generation: issuance.generation,
+            epoch: issuance.epoch,
+            expires_at: auth_time + lifetime,
+        };
+        self.inner
+            .store
+            .put_session(&secret_digest(&id), &session)
+            .await?;
+        if let Some(cookie) = cookies::set(
+            SESSION_COOKIE,
+            &id,
+            self.inner.secure_cookies,
+            Some(lifetime),
+        ) {
+            reply.cookies.push(cookie);
+        }
+        Ok(())
+    }
+
+    /// `POST /authorize/consent`: `decision=allow` or `deny`.
+    pub async fn consent(&self, headers: &HeaderMap, body: &[u8]) -> Response<Vec<u8>> {
+        let reply = Reply::new();
+        let result = self.consent_steps(headers, body).await;
+        self.finish(reply, result)
+    }
+
+    async fn consent_steps(
+        &self,
+        headers: &HeaderMap,
+        body: &[u8],
+    ) -> Result<Response<Vec<u8>>, Failure> {
+        let mut form = Form::parse(headers, body)
+            .map_err(|e| Failure::Page(self.bad_request_page(&e.description)))?;
+        let (pending_id, pending) = self.pending_of(headers, &mut form).await?;
+        let (client, request) = self.checked_request(&pending.query).await?;
+        // The consent belongs to the user logged in on this browser now, and to no one else.
+        let logged_in = self.logged_in(headers).await?;
+        let user_matches = match (&logged_in, &pending.user_id) {
+            (Some(l), Some(id)) => l.user.id == *id,
+            _ => false,
+        };
+        let Some(logged_in) = logged_in.filter(|_| user_matches) else {
+            return Err(Failure::Page(self.bad_request_page(
+                "You are no longer signed in. Go back to the application and start again.",
+            )));
+        };
+        self.inner
+            .store
+            .delete_pending(&secret_digest(&pending_id))
+            .await?;
+        match form.take("decision").as_deref() {
+            Some("allow") => {
+                let scope = request.scope.intersection(&logged_in.user.scopes);
+                self.inner
+                    .store
+                    .add_consent(&logged_in.user.id, &client.client_id, &scope)
+                    .await?;
+                let auth_time = pending.auth_time.unwrap_or(logged_in.session.auth_time);
+                self.issue_code(
+                    &request,
+                    &scope,
+                    &logged_in.user,
+                    &logged_in.issuance,
+                    auth_time,
+                )
+                .await
+            }
+            _ => Ok(redirect(
+                &request
+                    .error("access_denied", "the user denied the request")
+                    .location(&self.inner.issuer_url),
+            )),
+        }
+    }
+
+    /// `GET` or `POST /logout` with the query (or form) `[client_id&post_logout_redirect_uri]`:
+    /// ends the browser session; redirects only to a URI registered for that client.
+    pub async fn logout(&self, headers: &HeaderMap, params: &str) -> Response<Vec<u8>> {
+        let mut reply = Reply::new();
+        let result = self.logout_steps(&mut reply, headers, params).await;
+        self.finish(reply, result)
+    }
+
+    async fn logout_steps(
+        &self,
+        reply: &mut Reply,
+        headers: &HeaderMap,
+        params: &str,
+    ) -> Result<Response<Vec<u8>>, Failure> {
+        if let Some(cookie) = cookies::read(headers, SESSION_COOKIE) {
+            self.inner
+                .store
+                .delete_session(&secret_digest(&cookie))
+                .await?;
+            if let Some(clear) = cookies::clear(SESSION_COOKIE, self.inner.secure_cookies) {
+                reply.cookies.push(clear);
+            }
+        }
+        let mut client_id = None;
+        let mut target = None;
+        for (name, value) in form_urlencoded::parse(params.as_bytes()) {
+            match name.as_ref() {
+                "client_id" => client_id = Some(value.into_owned()),
+                "post_logout_redirect_uri" => target = Some(value.into_owned()),
+                _ => {}
+            }
+        }
+        if let (Some(client_id), Some(target)) = (client_id, target) {
+            let client = self.inner.clients.find_client(&client_id).await?;
+            if client.is_some_and(|c| c.redirect_uri_matches(&target)) {
+                return Ok(redirect(&target));
+            }
+        }
+        Ok(self
+            .inner
+            .pages
+            .message(StatusCode::OK, "Signed out", "You are signed out."))
+    }
+}

@@ -1,0 +1,187 @@
+//! [`AuthorizationServer`]: the authorization endpoint, the token endpoint's client grants,
+//! introspection and logout, over `http` types like [`crate::oauth2`]. Its handlers live in
+//! [`super::interaction`] (the browser side) and [`super::token_endpoint`] (the client side).
+
+use std::fmt;
+use std::sync::Arc;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use rand::RngCore;
+use time::Duration;
+
+use super::{AuthorizationStore, ClientStore, Pages};
+use crate::TokenIssuer;
+
+/// How long an authorization code may be redeemed (the contract's 60 s; RFC 6749 §4.1.2 says
+/// at most 10 minutes).
+pub const CODE_LIFETIME: Duration = Duration::seconds(60);
+/// How long a login or consent form stays usable.
+pub const PENDING_LIFETIME: Duration = Duration::minutes(10);
+/// The default browser session lifetime.
+pub const DEFAULT_BROWSER_SESSION: Duration = Duration::hours(12);
+
+/// The authorization server: registered clients, the code flow with PKCE, client credentials,
+/// introspection. Cheap to clone. Build one with [`AuthorizationServer::builder`] and hand it to
+/// [`crate::oauth2::Endpoints::authorization_server`], which the integration crates route.
+#[derive(Clone)]
+pub struct AuthorizationServer {
+    pub(super) inner: Arc<Inner>,
+}
+
+pub(super) struct Inner {
+    pub(super) issuer: TokenIssuer,
+    pub(super) clients: Arc<dyn ClientStore>,
+    pub(super) store: Arc<dyn AuthorizationStore>,
+    pub(super) pages: Pages,
+    pub(super) issuer_url: String,
+    pub(super) secure_cookies: bool,
+    pub(super) password_grant: bool,
+    pub(super) browser_session: Duration,
+}
+
+impl fmt::Debug for AuthorizationServer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AuthorizationServer")
+            .field("issuer_url", &self.inner.issuer_url)
+            .field("password_grant", &self.inner.password_grant)
+            .field("browser_session", &self.inner.browser_session)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Builds an [`AuthorizationServer`].
+pub struct AuthorizationServerBuilder {
+    issuer: TokenIssuer,
+    clients: Arc<dyn ClientStore>,
+    store: Arc<dyn AuthorizationStore>,
+    issuer_url: String,
+    pages: Pages,
+    password_grant: bool,
+    browser_session: Duration,
+}
+
+impl fmt::Debug for AuthorizationServerBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AuthorizationServerBuilder")
+            .field("issuer_url", &self.issuer_url)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Why a server cannot be built.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ServerConfigError {
+    /// The issuer URL is not an absolute http(s) URL without query, fragment or trailing slash.
+    #[error(
+        "the issuer must be an absolute http or https URL without query, fragment or trailing slash"
+    )]
+    IssuerUrl,
+    /// A browser session lifetime outside 1 minute ..= 30 days.
+    #[error("the browser session lifetime must be between 1 minute and 30 days")]
+    BrowserSession,
+}
+
+impl AuthorizationServerBuilder {
+    /// Replaces the page templates.
+    pub fn pages(mut self, pages: Pages) -> Self {
+        self.pages = pages;
+        self
+    }
+
+    /// Whether the first-party password grant stays on (default `true`). Off, `/token` answers
+    /// it `unsupported_grant_type` and only the code flow logs users in.
+    pub fn password_grant(mut self, enabled: bool) -> Self {
+        self.password_grant = enabled;
+        self
+    }
+
+    /// How long a browser stays logged in at the authorization endpoint (default 12 hours).
+    pub fn browser_session(mut self, lifetime: Duration) -> Self {
+        self.browser_session = lifetime;
+        self
+    }
+
+    /// Checks the settings.
+    pub fn build(self) -> Result<AuthorizationServer, ServerConfigError> {
+        let url = url::Url::parse(&self.issuer_url).map_err(|_| ServerConfigError::IssuerUrl)?;
+        let shape_ok = matches!(url.scheme(), "http" | "https")
+            && url.host().is_some()
+            && url.query().is_none()
+            && url.fragment().is_none()
+            && !self.issuer_url.ends_with('/');
+        if !shape_ok {
+            return Err(ServerConfigError::IssuerUrl);
+        }
+        if self.browser_session < Duration::minutes(1) || self.browser_session > Duration::days(30)
+        {
+            return Err(ServerConfigError::BrowserSession);
+        }
+        Ok(AuthorizationServer {
+            inner: Arc::new(Inner {
+                secure_cookies: url.scheme() == "https",
+                issuer: self.issuer,
+                clients: self.clients,
+                store: self.store,
+                pages: self.pages,
+                issuer_url: self.issuer_url,
+                password_grant: self.password_grant,
+                browser_session: self.browser_session,
+            }),
+        })
+    }
+}
+
+impl AuthorizationServer {
+    /// A builder for the server of `issuer`, with its client and authorization stores, at
+    /// `issuer_url` (the `iss` of authorization responses: `https://auth.example`, no trailing
+    /// slash; cookies are `Secure` when it is https).
+    pub fn builder(
+        issuer: TokenIssuer,
+        clients: Arc<dyn ClientStore>,
+        store: Arc<dyn AuthorizationStore>,
+        issuer_url: impl Into<String>,
+    ) -> AuthorizationServerBuilder {
+        AuthorizationServerBuilder {
+            issuer,
+            clients,
+            store,
+            issuer_url: issuer_url.into(),
+            pages: Pages::new(),
+            password_grant: true,
+            browser_session: DEFAULT_BROWSER_SESSION,
+        }
+    }
+
+    /// The token issuer.
+    pub fn issuer(&self) -> &TokenIssuer {
+        &self.inner.issuer
+    }
+
+    /// The client store.
+    pub fn clients(&self) -> &Arc<dyn ClientStore> {
+        &self.inner.clients
+    }
+
+    /// The issuer URL (the authorization response's `iss`).
+    pub fn issuer_url(&self) -> &str {
+        &self.inner.issuer_url
+    }
+
+    /// Whether the password grant is on.
+    pub fn password_grant(&self) -> bool {
+        self.inner.password_grant
+    }
+
+    pub(super) fn now(&self) -> i64 {
+        self.inner.issuer.codec().clock().now().unix_timestamp()
+    }
+}
+
+/// A new random credential: 256 bits, base64url.
+pub(super) fn random_secret() -> String {
+    let mut bytes = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    URL_SAFE_NO_PAD.encode(bytes)
+}

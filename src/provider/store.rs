@@ -1,0 +1,161 @@
+//! What the authorization server keeps between requests, as traits any backend implements:
+//! registered clients ([`ClientStore`]) and the short-lived state of the code flow
+//! ([`AuthorizationStore`]: codes, browser sessions, pending requests, consent).
+//!
+//! Keys that are credentials (codes, session ids, pending-request ids) reach a store only as
+//! SHA-256 digests ([`secret_digest`]): a copy of the database lets nobody redeem a code or
+//! ride a session.
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use super::{Client, CodeChallenge};
+use crate::store::StoreError;
+use crate::token::Scopes;
+
+/// The hex SHA-256 of a random credential, the form in which stores hold it. A plain hash is
+/// enough: the credentials are 128+ random bits, so there is nothing to brute-force.
+pub fn secret_digest(secret: &str) -> String {
+    let digest = Sha256::digest(secret.as_bytes());
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Where registered clients live. Written by operators (`--clients`, `tokenward clients`),
+/// read on every `/authorize` and client-authenticated token request.
+#[async_trait]
+pub trait ClientStore: Send + Sync + 'static {
+    /// The client with this id, if any.
+    async fn find_client(&self, client_id: &str) -> Result<Option<Client>, StoreError>;
+    /// Every client, ordered by id.
+    async fn list_clients(&self) -> Result<Vec<Client>, StoreError>;
+    /// Stores `client` unless one with its id exists (then it is left exactly as it is).
+    /// `true` if it was inserted. Two racing inserts of one id store one client.
+    async fn insert_client(&self, client: &Client) -> Result<bool, StoreError>;
+    /// Replaces the stored client with this id; [`StoreError::NotFound`] if there is none.
+    async fn update_client(&self, client: &Client) -> Result<(), StoreError>;
+    /// Removes a client; `true` if it existed.
+    async fn remove_client(&self, client_id: &str) -> Result<bool, StoreError>;
+}
+
+/// What an authorization code stands for, fixed when it is issued (RFC 6749 §4.1.2: bound to
+/// the client and redirect URI; RFC 7636: to the challenge).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CodeGrant {
+    /// The client it was issued to.
+    pub client_id: String,
+    /// The redirect URI of the request, which the token request must repeat.
+    pub redirect_uri: String,
+    /// The PKCE challenge the verifier must answer.
+    pub code_challenge: String,
+    /// The scopes granted.
+    pub scope: Scopes,
+    /// The request's `nonce`, for the id_token.
+    pub nonce: Option<String>,
+    /// The user who logged in.
+    pub user_id: String,
+    /// When the user entered their password (unix seconds).
+    pub auth_time: i64,
+    /// The login session (refresh family) the code's tokens belong to, fixed now so a replayed
+    /// code can revoke them.
+    pub session_id: String,
+    /// The user's token generation at login: a logout-all since refuses the code.
+    pub generation: u64,
+    /// The revocation store's epoch at login.
+    pub epoch: u64,
+    /// When the code stops being redeemable (unix seconds).
+    pub expires_at: i64,
+}
+
+impl CodeGrant {
+    /// The challenge as the checked type.
+    pub fn challenge(&self) -> Result<CodeChallenge, StoreError> {
+        CodeChallenge::from_stored(&self.code_challenge)
+            .ok_or_else(|| StoreError::Corrupt("authorization code challenge".into()))
+    }
+}
+
+/// The answer of [`AuthorizationStore::redeem_code`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CodeRedemption {
+    /// First use: the code is now spent.
+    Redeemed(CodeGrant),
+    /// Already spent: whatever it produced must be revoked.
+    Replayed(CodeGrant),
+    /// Never issued, or forgotten since it expired.
+    Unknown,
+}
+
+/// A logged-in browser (the session cookie's record).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BrowserSession {
+    /// Who logged in.
+    pub user_id: String,
+    /// When they entered their password (unix seconds).
+    pub auth_time: i64,
+    /// The user's token generation at login: a logout-all or password change since ends the
+    /// browser session too.
+    pub generation: u64,
+    /// The revocation store's epoch at login.
+    pub epoch: u64,
+    /// When the session ends (unix seconds).
+    pub expires_at: i64,
+}
+
+/// An `/authorize` request waiting for the login or consent form. The form carries its id and
+/// CSRF token; the record remembers which browser it was shown to.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PendingAuthorization {
+    /// The original `/authorize` query, checked again when the form comes back.
+    pub query: String,
+    /// [`secret_digest`] of the browser cookie the page was shown to.
+    pub browser: String,
+    /// [`secret_digest`] of the form's CSRF token.
+    pub csrf: String,
+    /// Set once the user has logged in for this request (the consent step).
+    pub user_id: Option<String>,
+    /// When that login happened.
+    pub auth_time: Option<i64>,
+    /// When the form stops being accepted (unix seconds).
+    pub expires_at: i64,
+}
+
+/// The short-lived state of the code flow. Records carry their expiry; a store may forget a
+/// record after it, and callers check it themselves.
+#[async_trait]
+pub trait AuthorizationStore: Send + Sync + 'static {
+    /// Stores a new code under its digest.
+    async fn put_code(&self, digest: &str, grant: &CodeGrant) -> Result<(), StoreError>;
+    /// Spends a code, atomically: of any number of concurrent calls, exactly one sees
+    /// [`CodeRedemption::Redeemed`]. A spent code is remembered at least until it expires, so
+    /// a replay is recognised.
+    async fn redeem_code(&self, digest: &str) -> Result<CodeRedemption, StoreError>;
+
+    /// Stores a browser session under the digest of its cookie.
+    async fn put_session(&self, digest: &str, session: &BrowserSession) -> Result<(), StoreError>;
+    /// The session with this digest, if stored.
+    async fn find_session(&self, digest: &str) -> Result<Option<BrowserSession>, StoreError>;
+    /// Forgets a session (logout, or rotation at login).
+    async fn delete_session(&self, digest: &str) -> Result<(), StoreError>;
+
+    /// Stores a pending request under the digest of its id.
+    async fn put_pending(
+        &self,
+        digest: &str,
+        pending: &PendingAuthorization,
+    ) -> Result<(), StoreError>;
+    /// The pending request with this digest, if stored.
+    async fn find_pending(&self, digest: &str) -> Result<Option<PendingAuthorization>, StoreError>;
+    /// Forgets a pending request (answered).
+    async fn delete_pending(&self, digest: &str) -> Result<(), StoreError>;
+
+    /// The scopes `user_id` has allowed `client_id` so far (empty if none).
+    async fn consented_scopes(&self, user_id: &str, client_id: &str) -> Result<Scopes, StoreError>;
+    /// Adds `scope` to what `user_id` has allowed `client_id`.
+    async fn add_consent(
+        &self,
+        user_id: &str,
+        client_id: &str,
+        scope: &Scopes,
+    ) -> Result<(), StoreError>;
+}
