@@ -149,10 +149,15 @@ impl TokenIssuer {
             session_id: &claims.sid,
             user_id: &claims.sub,
         };
-        let (status, used) = tokio::join!(
+        let (status, used, user) = tokio::join!(
             self.inner.revocation.check(query),
-            self.inner.revocation.refresh_used(&claims.jti)
+            self.inner.revocation.refresh_used(&claims.jti),
+            self.inner.users.find_by_id(&claims.sub)
         );
+        // A token its user can no longer refresh (deleted, disabled) is not active.
+        if user_verdict(user?).is_err() {
+            return Ok(None);
+        }
         // A store that cannot tell whether it was used does not get to call it active.
         let used = match used {
             Ok(used) => used,

@@ -87,6 +87,18 @@ fn redirect(location: &str) -> Response<Vec<u8>> {
     response
 }
 
+/// The redirect for a request of which nothing can be granted to this user.
+fn nothing_to_grant(request: &AuthorizationRequest, issuer_url: &str) -> Response<Vec<u8>> {
+    redirect(
+        &request
+            .error(
+                "invalid_scope",
+                "none of the requested scopes can be granted to this user",
+            )
+            .location(issuer_url),
+    )
+}
+
 fn constant_time_eq(a: &str, b: &str) -> bool {
     bool::from(a.as_bytes().ct_eq(b.as_bytes()))
 }
@@ -310,8 +322,12 @@ impl AuthorizationServer {
         auth_time: i64,
         ask_consent: bool,
     ) -> Result<Response<Vec<u8>>, Failure> {
-        // Scopes the user does not have are not asked for, nor granted.
+        // Scopes the user does not have are not asked for, nor granted. Nothing left to grant is
+        // an error, never a silent code: an empty set is a subset of any consent.
         let scope = request.scope.intersection(&user.scopes);
+        if scope.is_empty() {
+            return Ok(nothing_to_grant(request, &self.inner.issuer_url));
+        }
         let needs_consent = !client.first_party
             && (ask_consent
                 || !scope.is_subset(
@@ -581,6 +597,9 @@ impl AuthorizationServer {
         match form.take("decision").as_deref() {
             Some("allow") => {
                 let scope = request.scope.intersection(&logged_in.user.scopes);
+                if scope.is_empty() {
+                    return Ok(nothing_to_grant(&request, &self.inner.issuer_url));
+                }
                 self.inner
                     .store
                     .add_consent(&logged_in.user.id, &client.client_id, &scope)

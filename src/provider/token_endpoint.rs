@@ -326,12 +326,35 @@ impl AuthorizationServer {
                 "redirect_uri differs from the authorization request's",
             ));
         }
+        // The registration as it is now: a redirect URI or scopes taken from the client since
+        // the code was issued are not honoured.
+        if !client.redirect_uri_matches(&grant.redirect_uri) {
+            return Err(invalid_grant(
+                "the redirect URI is no longer registered for this client",
+            ));
+        }
+        let mut grant = grant;
+        grant.scope = grant.scope.intersection(&client.scopes);
+        if grant.scope.is_empty() {
+            return Err(invalid_grant("no scope of this code is still granted"));
+        }
         let challenge = grant.challenge().map_err(unavailable)?;
         // No verifier is a failure too: a code always has a challenge (no PKCE downgrade).
         if challenge.verify(verifier.unwrap_or_default()).is_err() {
             return Err(invalid_grant("code_verifier does not match the challenge"));
         }
         match issuer.issue_for_code(&grant).await {
+            // A client that may not refresh gets no refresh token to leak.
+            Ok(pair) if !client.allows(GrantType::RefreshToken) => Ok(json(
+                StatusCode::OK,
+                &TokenBody {
+                    access_token: pair.access_token.expose_secret(),
+                    token_type: "Bearer",
+                    expires_in: pair.expires_in,
+                    refresh_token: None,
+                    scope: pair.scope.to_string(),
+                },
+            )),
             Ok(pair) => Ok(token_response(&pair)),
             Err(Error::InvalidGrant(_)) => Err(invalid_grant(
                 "the login this code records is no longer valid",

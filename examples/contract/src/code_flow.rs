@@ -624,6 +624,37 @@ pub async fn consent_for_third_party_clients(bin: &Path) {
         .await;
     assert_eq!(wider.status, 200, "new scopes: the consent page");
 
+    // Nothing grantable is an error, not a code without consent: dave lacks items:write.
+    let dave = UserAgent::new(&server);
+    let page = dave
+        .get(&authorize_query(
+            "web",
+            WEB_REDIRECT,
+            "items:write",
+            "s6",
+            &pkce,
+            "",
+        ))
+        .await;
+    let refused = dave
+        .log_in(&page, &fixture.dave.username, fixture.dave.password)
+        .await;
+    assert_eq!(refused.status, 303, "{}", refused.text());
+    let params = location_params(&refused);
+    assert_eq!(params["error"], "invalid_scope");
+    assert!(!params.contains_key("code"));
+    let silent = dave
+        .get(&authorize_query(
+            "web",
+            WEB_REDIRECT,
+            "items:write",
+            "s7",
+            &pkce,
+            "&prompt=none",
+        ))
+        .await;
+    assert_eq!(location_params(&silent)["error"], "invalid_scope");
+
     // Refresh with client_secret_post; the secret in the form this time.
     let refreshed = client
         .form(

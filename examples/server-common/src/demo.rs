@@ -60,8 +60,9 @@ fn redirect_uri(app: &App) -> String {
     format!("{}{DEMO_CALLBACK_PATH}", app.server().issuer_url())
 }
 
-fn demo_cookie(value: &str, max_age_secs: i64) -> Option<HeaderValue> {
+fn demo_cookie(app: &App, value: &str, max_age_secs: i64) -> Option<HeaderValue> {
     let cookie = Cookie::build((COOKIE_NAME, value.to_owned()))
+        .secure(app.server().issuer_url().starts_with("https://"))
         .http_only(true)
         .same_site(SameSite::Lax)
         .path("/demo")
@@ -92,7 +93,7 @@ pub fn start(app: &App) -> HttpResponse {
         .append_pair("code_challenge", &challenge)
         .append_pair("code_challenge_method", "S256");
     let mut response = page(StatusCode::OK, context! { start => url.as_str() });
-    if let Some(cookie) = demo_cookie(&format!("{state}.{verifier}"), 600) {
+    if let Some(cookie) = demo_cookie(app, &format!("{state}.{verifier}"), 600) {
         response.headers_mut().insert(SET_COOKIE, cookie);
     }
     response
@@ -115,7 +116,7 @@ pub async fn callback(app: &App, headers: &HeaderMap, query: &str) -> HttpRespon
         Ok((scope, claims)) => page(StatusCode::OK, context! { scope, claims }),
         Err(error) => page(StatusCode::BAD_REQUEST, context! { error }),
     };
-    if let Some(clear) = demo_cookie("", 0) {
+    if let Some(clear) = demo_cookie(app, "", 0) {
         response.headers_mut().insert(SET_COOKIE, clear);
     }
     response
