@@ -1,10 +1,9 @@
-//! The authorization server's building blocks, without a web framework: registered clients and
-//! their redirect-URI rules, `/authorize` requests with PKCE and where their answers go, and
-//! reading client credentials.
-//!
-//! Still to come (issue 15): client stores, authorization codes, browser sessions and CSRF,
-//! consent, verifying client secrets at the token endpoint, the `authorization_code` and
-//! `client_credentials` grants, introspection.
+//! The authorization server, without a web framework: [`AuthorizationServer`] answers
+//! `/authorize` (login and consent pages, PKCE S256 only), the token endpoint's client grants
+//! (`authorization_code`, `client_credentials`, refresh bound to its client), introspection and
+//! logout over `http` types; registered clients and their redirect-URI rules; the stores it
+//! needs ([`ClientStore`], [`AuthorizationStore`]). The integration crates route it
+//! (`Tokenward::authorization_server`). The pieces below are usable alone:
 //!
 //! ```
 //! use tokenward::provider::{AuthorizationQuery, CodeChallenge, parse_clients_file};
