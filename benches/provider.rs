@@ -68,13 +68,11 @@ fn form_headers() -> HeaderMap {
 fn setup(runtime: &tokio::runtime::Runtime, url: &str) -> Setup {
     runtime.block_on(async {
         let stores = tokenward::store::open(url, None).await.expect("stores");
-        let codec = TokenCodec::builder(
-            KeySet::generate(KeyAlgorithm::DEFAULT).expect("keys"),
-            "https://auth.example",
-            "api",
-        )
-        .build()
-        .expect("codec");
+        let mut keys = KeySet::generate(KeyAlgorithm::DEFAULT).expect("keys");
+        keys.ensure_id_token_key().expect("id_token key");
+        let codec = TokenCodec::builder(keys, "https://auth.example", "api")
+            .build()
+            .expect("codec");
         let issuer = TokenIssuer::builder(codec, stores.users.clone(), stores.revocation.clone())
             .throttle(
                 stores.throttle.clone(),
@@ -116,7 +114,7 @@ fn setup(runtime: &tokio::runtime::Runtime, url: &str) -> Setup {
                 secret_hash: None,
                 redirect_uris: vec![REDIRECT.into()],
                 grant_types: vec![GrantType::AuthorizationCode, GrantType::RefreshToken],
-                scopes: Scopes::parse("items:read").expect("scopes"),
+                scopes: Scopes::parse("openid items:read").expect("scopes"),
                 name: "App".into(),
                 first_party: true,
             },
@@ -165,10 +163,13 @@ fn provider_benches(c: &mut Criterion) {
     let setup = Arc::new(setup(&runtime, &url));
 
     // Storing the code is part of each iteration: a code is issued once and exchanged once.
-    c.benchmark_group("provider_code_exchange")
-        .bench_function("sqlite", |b| {
+    // With `openid` the answer carries an RS256 id_token too.
+    let mut group = c.benchmark_group("provider_code_exchange");
+    for (name, scope) in [("sqlite", "items:read"), ("sqlite_openid", "openid items:read")] {
+        let state = (setup.clone(), Scopes::parse(scope).expect("scopes"));
+        group.bench_function(name, |b| {
             b.iter_custom(|iters| {
-                in_runtime_task(&runtime, iters, setup.clone(), |setup| {
+                in_runtime_task(&runtime, iters, state.clone(), |(setup, scope)| {
                     Box::pin(async move {
                         let n = setup.next.fetch_add(1, Ordering::Relaxed);
                         let code = format!("bench-code-{n}-0123456789abcdef");
@@ -178,7 +179,7 @@ fn provider_benches(c: &mut Criterion) {
                             code_challenge: CodeChallenge::of_verifier(VERIFIER)
                                 .as_str()
                                 .to_owned(),
-                            scope: Scopes::parse("items:read").expect("scopes"),
+                            scope: scope.clone(),
                             nonce: None,
                             user_id: setup.user_id.clone(),
                             auth_time: 0,
@@ -204,6 +205,8 @@ fn provider_benches(c: &mut Criterion) {
                 })
             })
         });
+    }
+    group.finish();
 
     c.benchmark_group("provider_client_credentials")
         .sample_size(20)

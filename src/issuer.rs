@@ -690,8 +690,11 @@ impl TokenIssuer {
         };
         let user = user_verdict(user).map_err(Error::InvalidToken)?;
         if !claims.scope.is_subset(&user.scopes) {
-            let kept = claims.scope.intersection(&user.scopes);
-            claims.claims_mut().scope = kept;
+            let grantable = user.grantable_scopes();
+            if !claims.scope.is_subset(&grantable) {
+                let kept = claims.scope.intersection(&grantable);
+                claims.claims_mut().scope = kept;
+            }
         }
         Ok((claims, user))
     }
@@ -782,8 +785,9 @@ impl TokenIssuer {
             return Err(Error::InvalidGrant(Rejection::RefreshReused));
         }
         // Scopes the user has lost since login are not granted again.
-        let granted = granted.intersection(&user.scopes);
-        let refresh_scope = claims.scope.intersection(&user.scopes);
+        let grantable = user.grantable_scopes();
+        let granted = granted.intersection(&grantable);
+        let refresh_scope = claims.scope.intersection(&grantable);
         let subject = TokenSubject {
             user_id: &claims.sub,
             session_id: &claims.sid,

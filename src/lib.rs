@@ -67,10 +67,13 @@
 //!
 //! ## Crypto backend
 //!
-//! `jsonwebtoken` runs on its `rust_crypto` backend (RustCrypto's ed25519-dalek, p256, rsa, hmac):
-//! pure Rust, so the crate builds without a C toolchain, CMake or a process-wide provider to
-//! install. tokenward never calls `CryptoProvider::install_default`; an application that enables
-//! `jsonwebtoken`'s `aws_lc_rs` feature as well must install one provider itself.
+//! Tokens are signed and checked with aws-lc-rs: keys are parsed once and sign through it
+//! directly, and `jsonwebtoken` verifies on its `aws_lc_rs` backend. Its RSA signing is constant
+//! time, which the pure-Rust `rsa` crate's is not (RUSTSEC-2023-0071, "Marvin"), and OpenID
+//! Connect requires RS256 for id_tokens. It needs a C compiler at build time (no CMake on common
+//! Linux targets). Building a codec or a `JwksVerifier` installs aws-lc as `jsonwebtoken`'s
+//! process-wide provider unless the application installed one before, so a build that enables
+//! `jsonwebtoken`'s `rust_crypto` feature as well still verifies instead of panicking.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]

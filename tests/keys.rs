@@ -116,14 +116,20 @@ fn every_malformed_key_file_field_is_named() {
         f(&mut v);
         v
     };
-    let rsa_1024 = {
-        use rsa::pkcs8::EncodePrivateKey;
-        let key = rsa::RsaPrivateKey::new(&mut rand::rngs::OsRng, 1024).unwrap();
-        base64::Engine::encode(
-            &base64::engine::general_purpose::URL_SAFE_NO_PAD,
-            key.to_pkcs8_der().unwrap().as_bytes(),
-        )
-    };
+    // A 1024-bit RSA key (PKCS#8, base64url), made with
+    // `openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:1024 -outform DER`: too small to accept.
+    let rsa_1024 = concat!(
+        "MIICXQIBAAKBgQDWFoibJMWWqXhH4lXcjfpy5wm1ZuRg3GDtfdZHAyIfAnnfrX5odXrXPCpwwM_-zq4dsaW8gcYOUs",
+        "KjXBIOx2rJlPPO1UoW0xTyABlrxvptW9zvk6x3qsDuSQagcCbzUUOJVisOo3YCESHBdlS1hsn3kGrW_wCqjgkBSnLW",
+        "R5YRzQIDAQABAoGBAJArCoEXaSvFIeeehl2JCr_3z7Tl_iMwJOGpXPPjK0Ygn7u-FKL5geiRbq8RWL_ppJ0AdXCVH6",
+        "-jkcj6hnqHVeQAZgtOK2f8N4mFg5c9h58i6kwcZftK68_KStfzpCTI4oKfT_AX16dyB0PCdMDASeJ4hKyBYos-4h3Q",
+        "kXP6mu7hAkEA7FmsxucsrXqkfNITUtdo_mlV8TLEosPo-1zODPJp3DxmCnwKbL6Of7SOVHC7wGlIy7adbCXwb9r1GE",
+        "_oDrX1uQJBAOfjCwg9R3VS5fiPtEhz8Z66wyhQLhqnfGzEwLjDpGsbaH-XJPohW6XmEyqoe6gv-d31jTl12CO6n07T",
+        "LJ0VBrUCQGUGa7jVZZ59dsO30_SsCL_-bHLd3XkpPnP7FkQodiFiW8eNf7M9vJFPryreyRIUrr4Mv7tTeDOHpw4OUc",
+        "W_91kCQADDps2oJgwk8c0X7Cgw-aLkSrBfU0eTNb3GCDyTqH8R4A5LmTuZ0IuDbpy9YWr0fYZVwNlnoga8HrpLx-Hc",
+        "p-ECQQCkxeOH1o42FZBi1HFKWkKAQGR1nRukt61g0B67Xnfr9gQ4X96pLDaj9YlUaTfnTE4BY5xc5fcZV28MYEBv9t",
+        "9i",
+    );
     let cases: Vec<(&str, Value, &str)> = vec![
         (
             "wrong format",
@@ -173,7 +179,7 @@ fn every_malformed_key_file_field_is_named() {
             "RSA 1024",
             edit(&|v| {
                 v["keys"][0]["alg"] = json!("RS256");
-                v["keys"][0]["key"] = json!(rsa_1024.clone());
+                v["keys"][0]["key"] = json!(rsa_1024);
             }),
             "keys[0].key",
         ),

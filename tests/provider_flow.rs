@@ -13,7 +13,7 @@ use tokenward::clock::ManualClock;
 use tokenward::keys::{KeyAlgorithm, KeySet};
 use tokenward::password::{Argon2Params, PasswordHasher};
 use tokenward::provider::{
-    AuthorizationServer, Client, ClientStore, CodeChallenge, GrantType, Pages,
+    AuthorizationServer, Client, ClientStore, CodeChallenge, GrantType, Pages, ServerConfigError,
 };
 use tokenward::store::memory::{
     MemoryAuthorizationStore, MemoryClientStore, MemoryRevocation, MemoryUserStore,
@@ -36,14 +36,13 @@ async fn env_with(issuer_url: &str, client_name: &str, pages: Pages) -> Env {
     let clock = Arc::new(ManualClock::new(
         OffsetDateTime::from_unix_timestamp(1_800_000_000).unwrap(),
     ));
-    let codec = TokenCodec::builder(
-        KeySet::generate(KeyAlgorithm::HS256).unwrap(),
-        issuer_url,
-        "api",
-    )
-    .clock(clock.clone())
-    .build()
-    .unwrap();
+    // HS256 access tokens; id_tokens need the RS256 key beside it.
+    let mut keys = KeySet::generate(KeyAlgorithm::HS256).unwrap();
+    keys.ensure_id_token_key().unwrap();
+    let codec = TokenCodec::builder(keys, issuer_url, "api")
+        .clock(clock.clone())
+        .build()
+        .unwrap();
     let hasher = PasswordHasher::builder()
         .params(Argon2Params::new(Argon2Params::MIN_MEMORY_KIB, 1, 1).unwrap())
         .build()
@@ -331,4 +330,40 @@ async fn the_issuer_url_is_checked() {
         .build();
         assert!(result.is_err(), "{bad:?}");
     }
+    // A well-formed URL that is not the tokens' `iss`: OpenID clients would reject every token.
+    let env = env().await;
+    let result = AuthorizationServer::builder(
+        env.server.issuer().clone(),
+        env.server.clients().clone(),
+        Arc::new(MemoryAuthorizationStore::new()),
+        "https://elsewhere.example",
+    )
+    .build();
+    assert!(matches!(
+        result,
+        Err(ServerConfigError::IssuerMismatch { .. })
+    ));
+    // A key set that cannot sign id_tokens (HMAC only).
+    let hmac_only = TokenCodec::builder(
+        KeySet::generate(KeyAlgorithm::HS256).unwrap(),
+        env.server.issuer_url(),
+        "api",
+    )
+    .build()
+    .unwrap();
+    let issuer = TokenIssuer::builder(
+        hmac_only,
+        Arc::new(MemoryUserStore::new()),
+        Arc::new(MemoryRevocation::new()),
+    )
+    .build()
+    .unwrap();
+    let result = AuthorizationServer::builder(
+        issuer,
+        env.server.clients().clone(),
+        Arc::new(MemoryAuthorizationStore::new()),
+        env.server.issuer_url(),
+    )
+    .build();
+    assert!(matches!(result, Err(ServerConfigError::NoIdTokenKey)));
 }

@@ -3,9 +3,9 @@
 
 use std::sync::Arc;
 
+use aws_lc_rs::signature::{Ed25519KeyPair, KeyPair as _};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use ed25519_dalek::pkcs8::EncodePrivateKey;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use secrecy::{ExposeSecret, SecretBox};
 use serde_json::{Value, json};
@@ -32,9 +32,9 @@ struct Fixture {
 /// An EdDSA active key ("ed") and an HS256 verification key ("hs"), with known private bytes so
 /// the tests can forge tokens by hand.
 fn fixture() -> Fixture {
-    let ed = ed25519_dalek::SigningKey::from_bytes(&[7u8; 32]);
-    let ed_der = ed.to_pkcs8_der().unwrap().as_bytes().to_vec();
-    let ed_public = ed.verifying_key().to_bytes().to_vec();
+    let ed = Ed25519KeyPair::from_seed_unchecked(&[7u8; 32]).unwrap();
+    let ed_der = ed.to_pkcs8v1().unwrap().as_ref().to_vec();
+    let ed_public = ed.public_key().as_ref().to_vec();
     let keys = KeySet::new(SigningKey::from_pkcs8_der("ed", KeyAlgorithm::EdDSA, &ed_der).unwrap())
         .with_verification_key(
             SigningKey::from_secret(

@@ -19,19 +19,26 @@ fn save(keys: &KeySet, path: &Path) -> Result<(), Failure> {
 fn describe(keys: &KeySet) -> serde_json::Value {
     json!({
         "active": keys.active().kid(),
+        "id_token": keys.id_token_key().map(SigningKey::kid),
         "keys": keys.keys().iter().map(|k| json!({"kid": k.kid(), "alg": k.algorithm().name()})).collect::<Vec<_>>(),
     })
 }
 
-/// `tokenward keygen --alg ALG --out FILE`: a new key file; never overwrites one.
-pub fn keygen(algorithm: KeyAlgorithm, out: &Path) -> Answer {
+/// `tokenward keygen --alg ALG --out FILE [--id-token]`: a new key file, with an RS256
+/// id_token key beside the active key when asked (the servers add one at start otherwise);
+/// never overwrites one.
+pub fn keygen(algorithm: KeyAlgorithm, out: &Path, id_token: bool) -> Answer {
     if out.exists() {
         return Err(Failure::new(format!(
             "{}: already exists; use `tokenward keys rotate` to add a key to it",
             out.display()
         )));
     }
-    let keys = KeySet::generate(algorithm).map_err(fail("generating a key"))?;
+    let mut keys = KeySet::generate(algorithm).map_err(fail("generating a key"))?;
+    if id_token {
+        keys.ensure_id_token_key()
+            .map_err(fail("generating the id_token key"))?;
+    }
     save(&keys, out)?;
     let kid = keys.active().kid();
     Ok(Outcome::ok(
@@ -44,14 +51,24 @@ pub fn keygen(algorithm: KeyAlgorithm, out: &Path) -> Answer {
     ))
 }
 
-/// `tokenward keys rotate FILE [--alg ALG]`: a new active key; the old ones keep verifying.
+/// `tokenward keys rotate FILE [--alg ALG]`: a new active key, and a new id_token key when the
+/// file has a dedicated one; the old ones keep verifying.
 pub fn rotate(path: &Path, algorithm: Option<KeyAlgorithm>) -> Answer {
     let mut keys = load(path)?;
     let previous = keys.active().kid().to_owned();
     let algorithm = algorithm.unwrap_or(keys.active().algorithm());
     let key = SigningKey::generate(algorithm).map_err(fail("generating a key"))?;
     let kid = key.kid().to_owned();
+    let dedicated_id_token_key = keys
+        .id_token_key()
+        .filter(|id_key| id_key.kid() != previous)
+        .map(SigningKey::algorithm);
     keys.rotate(key).map_err(fail(path.display()))?;
+    if let Some(id_algorithm) = dedicated_id_token_key {
+        let id_key = SigningKey::generate(id_algorithm).map_err(fail("generating a key"))?;
+        keys.rotate_id_token_key(id_key)
+            .map_err(fail(path.display()))?;
+    }
     save(&keys, path)?;
     Ok(Outcome::ok(
         format!(

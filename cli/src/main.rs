@@ -55,6 +55,10 @@ enum Command {
         /// The key file to create (refused if it exists).
         #[arg(long)]
         out: PathBuf,
+        /// Also an RS256 key for OpenID Connect id_tokens (the servers add one at start when
+        /// the file has none).
+        #[arg(long)]
+        id_token: bool,
     },
     /// Rotate or retire keys in a key file.
     Keys {
@@ -249,7 +253,7 @@ fn main() -> ExitCode {
         Command::Hash => password::hash(),
         Command::Verify { hash } => password::verify(&hash),
         Command::CheckPolicy { username } => password::check_policy(&username),
-        Command::Keygen { alg, out } => keys::keygen(alg, &out),
+        Command::Keygen { alg, out, id_token } => keys::keygen(alg, &out, id_token),
         Command::Keys { command } => match command {
             KeysCommand::Rotate { file, alg } => keys::rotate(&file, alg),
             KeysCommand::Retire { file, kid } => keys::retire(&file, &kid),

@@ -64,7 +64,7 @@ impl TokenIssuer {
         verdict(&status?, grant.generation, grant.epoch).map_err(Error::InvalidGrant)?;
         let user = user_verdict(user?).map_err(Error::InvalidGrant)?;
         // Scopes the user lost since the login are not granted.
-        let scope = grant.scope.intersection(&user.scopes);
+        let scope = grant.scope.intersection(&user.grantable_scopes());
         let session_exp = self.session_exp();
         let subject = TokenSubject {
             user_id: &user.id,

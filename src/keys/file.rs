@@ -21,6 +21,8 @@ const MAX_FILE_BYTES: u64 = 1 << 20;
 struct FileIn {
     format: String,
     active: String,
+    #[serde(default)]
+    id_token: Option<String>,
     keys: Vec<KeyIn>,
 }
 
@@ -38,6 +40,8 @@ struct KeyIn {
 struct FileOut<'a> {
     format: &'static str,
     active: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    id_token: Option<&'a str>,
     keys: Vec<KeyOut<'a>>,
 }
 
@@ -61,6 +65,7 @@ impl KeySet {
         let mut out = FileOut {
             format: FORMAT,
             active: self.active().kid(),
+            id_token: self.id_token_kid(),
             keys: self
                 .keys()
                 .iter()
@@ -134,10 +139,36 @@ impl KeySet {
         path: impl AsRef<Path>,
         algorithm: KeyAlgorithm,
     ) -> Result<Self, KeyError> {
+        Self::load_or_create(path.as_ref(), || Self::generate(algorithm))
+    }
+
+    /// [`Self::load_or_generate`] for an OpenID provider: a new file gets an id_token key too
+    /// ([`KeySet::ensure_id_token_key`]), and a file without one gets one added and is saved
+    /// again. (That upgrade of an existing file is a read-modify-write: start a single instance
+    /// first when several share the file.)
+    pub fn load_or_generate_with_id_token(
+        path: impl AsRef<Path>,
+        algorithm: KeyAlgorithm,
+    ) -> Result<Self, KeyError> {
         let path = path.as_ref();
+        let mut set = Self::load_or_create(path, || {
+            let mut set = Self::generate(algorithm)?;
+            set.ensure_id_token_key()?;
+            Ok(set)
+        })?;
+        if set.ensure_id_token_key()? {
+            set.save(path)?;
+        }
+        Ok(set)
+    }
+
+    fn load_or_create(
+        path: &Path,
+        generate: impl FnOnce() -> Result<Self, KeyError>,
+    ) -> Result<Self, KeyError> {
         match Self::load(path) {
             Err(KeyError::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
-                let set = Self::generate(algorithm)?;
+                let set = generate()?;
                 match set.write_file(path, false) {
                     Ok(()) => Ok(set),
                     Err(KeyError::Io { source, .. })
@@ -250,10 +281,30 @@ fn parse(text: &str, path: &Path) -> Result<KeySet, KeyError> {
     }
     let active = active.ok_or_else(|| file_error(path, "active", "names no key in \"keys\""))?;
     let mut set = KeySet::new(active);
+    let mut id_token_key = None;
     for (i, key) in others {
+        if file.id_token.as_deref() == Some(key.kid()) && id_token_key.is_none() {
+            id_token_key = Some(key);
+            continue;
+        }
         set = set
             .with_verification_key(key)
             .map_err(|e| file_error(path, format!("keys[{i}].kid"), e.to_string()))?;
+    }
+    match (file.id_token, id_token_key) {
+        (None, _) => {}
+        (Some(_), Some(key)) => {
+            set = set
+                .with_id_token_key(key)
+                .map_err(|e| file_error(path, "id_token", e.to_string()))?;
+        }
+        (Some(_), None) => {
+            return Err(file_error(
+                path,
+                "id_token",
+                "names no key in \"keys\" other than the active one",
+            ));
+        }
     }
     Ok(set)
 }

@@ -9,16 +9,73 @@ use super::{Jwks, KeyAlgorithm, KeyError};
 /// verification; once every token it signed has expired (the access-token lifetime, or the
 /// refresh lifetime if refresh tokens are JWTs), [`KeySet::retire`] removes it and its tokens
 /// stop verifying.
+///
+/// An OpenID provider also needs an RS256 key for id_tokens (OpenID Connect Core §15.1), beside
+/// an access-token key of another algorithm: [`KeySet::with_id_token_key`] adds one, and
+/// [`KeySet::rotate_generate`] rotates it with the active key.
 #[derive(Clone, Debug)]
 pub struct KeySet {
     /// `keys[0]` is the active key; the rest verify only.
     keys: Vec<SigningKey>,
+    /// The `kid` of the key that signs id_tokens, when that is not the active key.
+    id_token_kid: Option<String>,
 }
+
+/// The algorithm id_tokens are signed with: the one every OpenID relying party must accept.
+pub const ID_TOKEN_ALGORITHM: KeyAlgorithm = KeyAlgorithm::RS256;
 
 impl KeySet {
     /// A set with one active key.
     pub fn new(active: SigningKey) -> Self {
-        Self { keys: vec![active] }
+        Self {
+            keys: vec![active],
+            id_token_kid: None,
+        }
+    }
+
+    /// Makes `key` the id_token signing key (it must be asymmetric: relying parties verify
+    /// id_tokens with the published JWKS). A previous id_token key keeps verifying.
+    pub fn with_id_token_key(mut self, key: SigningKey) -> Result<Self, KeyError> {
+        self.rotate_id_token_key(key)?;
+        Ok(self)
+    }
+
+    /// Makes `key` the id_token signing key; the previous one keeps verifying until retired.
+    pub fn rotate_id_token_key(&mut self, key: SigningKey) -> Result<(), KeyError> {
+        if key.algorithm().is_symmetric() {
+            return Err(KeyError::InvalidKey {
+                algorithm: key.algorithm(),
+                expected: "an asymmetric key: id_tokens are verified with the public JWKS",
+            });
+        }
+        let kid = key.kid().to_owned();
+        self.insert_unique(key)?;
+        self.id_token_kid = Some(kid);
+        Ok(())
+    }
+
+    /// Adds a generated [`ID_TOKEN_ALGORITHM`] key for id_tokens unless id_tokens are already
+    /// signed with one. Returns whether it added one, so the caller knows to save the set.
+    pub fn ensure_id_token_key(&mut self) -> Result<bool, KeyError> {
+        if self.id_token_key().map(SigningKey::algorithm) == Some(ID_TOKEN_ALGORITHM) {
+            return Ok(false);
+        }
+        self.rotate_id_token_key(SigningKey::generate(ID_TOKEN_ALGORITHM)?)?;
+        Ok(true)
+    }
+
+    /// The key id_tokens are signed with: the dedicated id_token key, else the active key when
+    /// it is an [`ID_TOKEN_ALGORITHM`] key, else none.
+    pub fn id_token_key(&self) -> Option<&SigningKey> {
+        match &self.id_token_kid {
+            Some(kid) => self.get(kid),
+            None => Some(self.active()).filter(|k| k.algorithm() == ID_TOKEN_ALGORITHM),
+        }
+    }
+
+    /// The `kid` of the dedicated id_token key, as the key file records it.
+    pub(crate) fn id_token_kid(&self) -> Option<&str> {
+        self.id_token_kid.as_deref()
     }
 
     /// A set with a freshly generated key of `algorithm`.
@@ -56,17 +113,26 @@ impl KeySet {
         Ok(())
     }
 
-    /// Generates a key with the active key's algorithm and rotates to it; returns its `kid`.
+    /// Generates a key with the active key's algorithm and rotates to it, and the id_token key
+    /// with it when the set has a dedicated one; returns the new active key's `kid`.
     pub fn rotate_generate(&mut self) -> Result<String, KeyError> {
         let key = SigningKey::generate(self.active().algorithm())?;
         let kid = key.kid().to_owned();
+        let id_token_key = match self.id_token_kid.as_deref().and_then(|kid| self.get(kid)) {
+            Some(current) => Some(SigningKey::generate(current.algorithm())?),
+            None => None,
+        };
         self.rotate(key)?;
+        if let Some(id_token_key) = id_token_key {
+            self.rotate_id_token_key(id_token_key)?;
+        }
         Ok(kid)
     }
 
-    /// Removes a verification-only key: tokens it signed stop validating.
+    /// Removes a verification-only key: tokens it signed stop validating. Neither the active
+    /// key nor the id_token key can be retired.
     pub fn retire(&mut self, kid: &str) -> Result<SigningKey, KeyError> {
-        if self.active().kid() == kid {
+        if self.active().kid() == kid || self.id_token_kid.as_deref() == Some(kid) {
             return Err(KeyError::RetireActive(kid.to_owned()));
         }
         let index = self

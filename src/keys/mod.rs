@@ -14,11 +14,16 @@
 //! {
 //!   "format": "tokenward-keys/1",
 //!   "active": "k7Qe2vYx0cM",
+//!   "id_token": "Jq1Nw8rT3bLs",
 //!   "keys": [
-//!     {"kid": "k7Qe2vYx0cM", "alg": "EdDSA", "key": "<base64url>", "created": 1763884800}
+//!     {"kid": "k7Qe2vYx0cM", "alg": "EdDSA", "key": "<base64url>", "created": 1763884800},
+//!     {"kid": "Jq1Nw8rT3bLs", "alg": "RS256", "key": "<base64url>", "created": 1763884800}
 //!   ]
 //! }
 //! ```
+//!
+//! `id_token` (optional) names the RS256 key that signs OpenID Connect id_tokens, beside an
+//! active key of another algorithm; see [`KeySet::with_id_token_key`].
 //!
 //! `key` is unpadded base64url of the private key: the raw secret for HS256/384/512 (at least as
 //! many bytes as the hash output), PKCS#8 DER for EdDSA, ES256 and RS256 (RSA at least 2048
@@ -33,7 +38,7 @@ mod signing_key;
 
 pub use algorithm::KeyAlgorithm;
 pub use jwks::{Jwk, Jwks};
-pub use key_set::KeySet;
+pub use key_set::{ID_TOKEN_ALGORITHM, KeySet};
 pub use signing_key::SigningKey;
 pub(crate) use signing_key::{RSA_MAX_BITS, RSA_MIN_BITS};
 
@@ -99,8 +104,8 @@ pub enum KeyError {
     /// No key with this `kid`.
     #[error("no key with id {0:?}")]
     UnknownKid(String),
-    /// The active key cannot be retired; rotate first.
-    #[error("key {0:?} is the active signing key; rotate to a new key before retiring it")]
+    /// The active key (or the id_token key) cannot be retired; rotate first.
+    #[error("key {0:?} is an active signing key; rotate to a new key before retiring it")]
     RetireActive(String),
     /// Key generation failed.
     #[error("key generation failed for {0}")]

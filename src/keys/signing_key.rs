@@ -1,24 +1,33 @@
-//! One key: its id, algorithm, private material (zeroized on drop) and the ready-made
-//! `jsonwebtoken` keys, built once so signing and verifying parse nothing per token.
+//! One key: its id, algorithm, private material (zeroized on drop), the parsed signing key and
+//! the ready-made `jsonwebtoken` verification key, built once so signing and verifying parse
+//! nothing per token.
+//!
+//! Signing goes through aws-lc-rs: its RSA is constant time (the `rsa` crate's is not, see
+//! RUSTSEC-2023-0071), and a key parsed once signs many tokens, where `jsonwebtoken`'s signers
+//! parse the key again for every signature.
 
 use std::fmt;
+use std::sync::Arc;
 
+use aws_lc_rs::encoding::AsDer as _;
+use aws_lc_rs::rand::SystemRandom;
+use aws_lc_rs::signature::{
+    ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, Ed25519KeyPair, KeyPair as _, RSA_PKCS1_SHA256,
+    RsaKeyPair,
+};
+use aws_lc_rs::{hmac, rsa};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use ed25519_dalek::pkcs8::{DecodePrivateKey, EncodePrivateKey};
-use jsonwebtoken::{DecodingKey, EncodingKey};
-use p256::elliptic_curve::sec1::ToEncodedPoint;
+use jsonwebtoken::DecodingKey;
 use rand::RngCore;
 use rand::rngs::OsRng;
-use rsa::pkcs1::EncodeRsaPrivateKey;
-use rsa::traits::PublicKeyParts;
 use secrecy::{ExposeSecret, SecretBox};
 use zeroize::Zeroizing;
 
 use super::jwks::Jwk;
 use super::{KeyAlgorithm, KeyError};
 
-const RSA_GENERATED_BITS: usize = 2048;
+const RSA_GENERATED_SIZE: rsa::KeySize = rsa::KeySize::Rsa2048;
 pub(crate) const RSA_MIN_BITS: usize = 2048;
 pub(crate) const RSA_MAX_BITS: usize = 8192;
 
@@ -31,8 +40,18 @@ pub struct SigningKey {
     private: Zeroizing<Vec<u8>>,
     public: Option<Jwk>,
     created: Option<i64>,
-    pub(crate) encoding: EncodingKey,
+    signer: Signer,
     pub(crate) decoding: DecodingKey,
+}
+
+/// The private key, parsed. The aws-lc key pairs are not `Clone` and an HMAC key is large, so a
+/// cloned [`SigningKey`] shares them.
+#[derive(Clone)]
+enum Signer {
+    Hmac(Arc<hmac::Key>),
+    Ed25519(Arc<Ed25519KeyPair>),
+    Ecdsa(Arc<EcdsaKeyPair>),
+    Rsa(Arc<RsaKeyPair>),
 }
 
 impl fmt::Debug for SigningKey {
@@ -70,17 +89,18 @@ impl SigningKey {
                 secret
             }
             KeyAlgorithm::EdDSA => {
-                let key = ed25519_dalek::SigningKey::generate(&mut OsRng);
-                pkcs8_bytes(key.to_pkcs8_der(), algorithm)?
+                // PKCS#8 v1, as `openssl genpkey` writes it, so the key file stays portable.
+                let der = Ed25519KeyPair::generate().and_then(|key| key.to_pkcs8v1());
+                secret_der(der.as_ref().map(AsRef::as_ref), algorithm)?
             }
             KeyAlgorithm::ES256 => {
-                let key = p256::SecretKey::random(&mut OsRng);
-                pkcs8_bytes(key.to_pkcs8_der(), algorithm)?
+                let der = EcdsaKeyPair::generate(&ECDSA_P256_SHA256_FIXED_SIGNING)
+                    .and_then(|key| key.to_pkcs8v1());
+                secret_der(der.as_ref().map(AsRef::as_ref), algorithm)?
             }
             KeyAlgorithm::RS256 => {
-                let key = rsa::RsaPrivateKey::new(&mut OsRng, RSA_GENERATED_BITS)
-                    .map_err(|_| KeyError::Generation(algorithm))?;
-                pkcs8_bytes(key.to_pkcs8_der(), algorithm)?
+                let der = RsaKeyPair::generate(RSA_GENERATED_SIZE).and_then(|key| key.as_der());
+                secret_der(der.as_ref().map(|der| der.as_ref()), algorithm)?
             }
         };
         Self::from_private_bytes(random_kid(), algorithm, private)
@@ -131,7 +151,7 @@ impl SigningKey {
             algorithm,
             expected,
         };
-        let (encoding, decoding, public) = match algorithm {
+        let (signer, decoding, public) = match algorithm {
             KeyAlgorithm::HS256 | KeyAlgorithm::HS384 | KeyAlgorithm::HS512 => {
                 let min = algorithm.min_secret_bytes();
                 if private.len() < min {
@@ -141,53 +161,57 @@ impl SigningKey {
                         min,
                     });
                 }
+                let hash = match algorithm {
+                    KeyAlgorithm::HS384 => hmac::HMAC_SHA384,
+                    KeyAlgorithm::HS512 => hmac::HMAC_SHA512,
+                    _ => hmac::HMAC_SHA256,
+                };
                 (
-                    EncodingKey::from_secret(&private),
+                    Signer::Hmac(Arc::new(hmac::Key::new(hash, &private))),
                     DecodingKey::from_secret(&private),
                     None,
                 )
             }
             KeyAlgorithm::EdDSA => {
-                let key = ed25519_dalek::SigningKey::from_pkcs8_der(&private)
+                let key = Ed25519KeyPair::from_pkcs8(&private)
                     .map_err(|_| invalid("PKCS#8 DER of an Ed25519 key"))?;
-                let public = key.verifying_key().to_bytes();
+                let public = key.public_key().as_ref().to_vec();
                 (
-                    EncodingKey::from_ed_der(&private),
+                    Signer::Ed25519(Arc::new(key)),
                     DecodingKey::from_ed_der(&public),
                     Some(Jwk::okp(&kid, &public)),
                 )
             }
             KeyAlgorithm::ES256 => {
-                let key = p256::SecretKey::from_pkcs8_der(&private)
+                let key = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &private)
                     .map_err(|_| invalid("PKCS#8 DER of a P-256 key"))?;
-                let point = key.public_key().to_encoded_point(false);
-                let (Some(x), Some(y)) = (point.x(), point.y()) else {
+                // The uncompressed point: 0x04, x, y.
+                let point = key.public_key().as_ref().to_vec();
+                let (Some(&0x04), Some(x), Some(y)) =
+                    (point.first(), point.get(1..33), point.get(33..65))
+                else {
                     return Err(invalid("PKCS#8 DER of a P-256 key"));
                 };
                 let jwk = Jwk::ec(&kid, x, y);
                 (
-                    EncodingKey::from_ec_der(&private),
-                    DecodingKey::from_ec_der(point.as_bytes()),
+                    Signer::Ecdsa(Arc::new(key)),
+                    DecodingKey::from_ec_der(&point),
                     Some(jwk),
                 )
             }
             KeyAlgorithm::RS256 => {
-                let key = rsa::RsaPrivateKey::from_pkcs8_der(&private)
+                let key = RsaKeyPair::from_pkcs8(&private)
                     .map_err(|_| invalid("PKCS#8 DER of an RSA key"))?;
-                let bits = key.size() * 8;
+                let bits = key.public_modulus_len() * 8;
                 if !(RSA_MIN_BITS..=RSA_MAX_BITS).contains(&bits) {
                     return Err(KeyError::RsaKeySize { bits });
                 }
-                // jsonwebtoken's RSA signer wants PKCS#1.
-                let pkcs1 = key
-                    .to_pkcs1_der()
-                    .map_err(|_| invalid("PKCS#8 DER of an RSA key"))?;
-                let (n, e) = (key.n().to_bytes_be(), key.e().to_bytes_be());
-                (
-                    EncodingKey::from_rsa_der(pkcs1.as_bytes()),
-                    DecodingKey::from_rsa_raw_components(&n, &e),
-                    Some(Jwk::rsa(&kid, &n, &e)),
-                )
+                let public = key.public_key();
+                let n = public.modulus().big_endian_without_leading_zero();
+                let e = public.exponent().big_endian_without_leading_zero();
+                let jwk = Jwk::rsa(&kid, n, e);
+                let decoding = DecodingKey::from_rsa_raw_components(n, e);
+                (Signer::Rsa(Arc::new(key)), decoding, Some(jwk))
             }
         };
         Ok(Self {
@@ -196,7 +220,7 @@ impl SigningKey {
             private,
             public,
             created: None,
-            encoding,
+            signer,
             decoding,
         })
     }
@@ -231,12 +255,31 @@ impl SigningKey {
     pub(crate) fn private_bytes(&self) -> &[u8] {
         &self.private
     }
+
+    /// The JWS signature of `message` (the base64url header and payload joined by a dot).
+    pub(crate) fn sign(&self, message: &[u8]) -> Result<Vec<u8>, aws_lc_rs::error::Unspecified> {
+        match &self.signer {
+            Signer::Hmac(key) => Ok(hmac::sign(key, message).as_ref().to_vec()),
+            Signer::Ed25519(key) => Ok(key.sign(message).as_ref().to_vec()),
+            Signer::Ecdsa(key) => Ok(key.sign(&SystemRandom::new(), message)?.as_ref().to_vec()),
+            Signer::Rsa(key) => {
+                let mut signature = vec![0; key.public_modulus_len()];
+                key.sign(
+                    &RSA_PKCS1_SHA256,
+                    &SystemRandom::new(),
+                    message,
+                    &mut signature,
+                )?;
+                Ok(signature)
+            }
+        }
+    }
 }
 
-fn pkcs8_bytes(
-    der: Result<ed25519_dalek::pkcs8::SecretDocument, ed25519_dalek::pkcs8::Error>,
+fn secret_der(
+    der: Result<&[u8], &aws_lc_rs::error::Unspecified>,
     algorithm: KeyAlgorithm,
 ) -> Result<Zeroizing<Vec<u8>>, KeyError> {
-    der.map(|doc| Zeroizing::new(doc.as_bytes().to_vec()))
+    der.map(|der| Zeroizing::new(der.to_vec()))
         .map_err(|_| KeyError::Generation(algorithm))
 }

@@ -324,7 +324,7 @@ impl AuthorizationServer {
     ) -> Result<Response<Vec<u8>>, Failure> {
         // Scopes the user does not have are not asked for, nor granted. Nothing left to grant is
         // an error, never a silent code: an empty set is a subset of any consent.
-        let scope = request.scope.intersection(&user.scopes);
+        let scope = request.scope.intersection(&user.grantable_scopes());
         if scope.is_empty() {
             return Ok(nothing_to_grant(request, &self.inner.issuer_url));
         }
@@ -596,7 +596,9 @@ impl AuthorizationServer {
             .await?;
         match form.take("decision").as_deref() {
             Some("allow") => {
-                let scope = request.scope.intersection(&logged_in.user.scopes);
+                let scope = request
+                    .scope
+                    .intersection(&logged_in.user.grantable_scopes());
                 if scope.is_empty() {
                     return Ok(nothing_to_grant(&request, &self.inner.issuer_url));
                 }
@@ -647,17 +649,27 @@ impl AuthorizationServer {
         }
         let mut client_id = None;
         let mut target = None;
+        let mut state = None;
         for (name, value) in form_urlencoded::parse(params.as_bytes()) {
             match name.as_ref() {
                 "client_id" => client_id = Some(value.into_owned()),
                 "post_logout_redirect_uri" => target = Some(value.into_owned()),
+                "state" => state = Some(value.into_owned()),
                 _ => {}
             }
         }
         if let (Some(client_id), Some(target)) = (client_id, target) {
             let client = self.inner.clients.find_client(&client_id).await?;
             if client.is_some_and(|c| c.redirect_uri_matches(&target)) {
-                return Ok(redirect(&target));
+                // RP-Initiated Logout 1.0 §3: the client's `state` comes back with it.
+                let location = match (state, url::Url::parse(&target)) {
+                    (Some(state), Ok(mut url)) => {
+                        url.query_pairs_mut().append_pair("state", &state);
+                        url.to_string()
+                    }
+                    _ => target,
+                };
+                return Ok(redirect(&location));
             }
         }
         Ok(self

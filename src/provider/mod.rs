@@ -33,6 +33,7 @@ mod client;
 mod client_auth;
 mod cookies;
 mod interaction;
+mod openid;
 mod pages;
 mod pkce;
 pub mod redirect_uri;
@@ -48,6 +49,10 @@ pub use client::{Client, ClientError, GrantType, parse_clients_file};
 pub use client_auth::{ClientAuthError, PresentedClient, presented_client};
 pub use cookies::{BROWSER_COOKIE, SESSION_COOKIE};
 pub use interaction::{CONSENT_PATH, LOGIN_PATH};
+pub use openid::{
+    AUTHORIZE_PATH, INTROSPECT_PATH, JWKS_PATH, LOGOUT_PATH, OAUTH_METADATA_PATH,
+    OPENID_CONFIGURATION_PATH, REVOKE_PATH, TOKEN_PATH, USERINFO_PATH,
+};
 pub use pages::{PageError, Pages, TEMPLATE_NAMES, html_response};
 pub use pkce::{CodeChallenge, PkceError, S256};
 pub use server::{

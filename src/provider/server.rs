@@ -12,6 +12,7 @@ use time::Duration;
 
 use super::{AuthorizationStore, ClientStore, Pages};
 use crate::TokenIssuer;
+use crate::keys::ID_TOKEN_ALGORITHM;
 
 /// How long an authorization code may be redeemed (the contract's 60 s; RFC 6749 §4.1.2 says
 /// at most 10 minutes).
@@ -81,6 +82,19 @@ pub enum ServerConfigError {
     /// A browser session lifetime outside 1 minute ..= 30 days.
     #[error("the browser session lifetime must be between 1 minute and 30 days")]
     BrowserSession,
+    /// The issuer URL differs from the token codec's `iss`: OpenID clients compare them byte
+    /// for byte.
+    #[error("the issuer URL {issuer_url:?} is not the tokens' issuer {token_issuer:?}")]
+    IssuerMismatch {
+        /// The URL given to the builder.
+        issuer_url: String,
+        /// The codec's `iss`.
+        token_issuer: String,
+    },
+    /// The key set has no RS256 key to sign id_tokens with (OpenID Connect Core §15.1 requires
+    /// RS256): add one with `KeySet::ensure_id_token_key`.
+    #[error("the key set has no RS256 key to sign id_tokens with (KeySet::ensure_id_token_key)")]
+    NoIdTokenKey,
 }
 
 impl AuthorizationServerBuilder {
@@ -118,6 +132,17 @@ impl AuthorizationServerBuilder {
         {
             return Err(ServerConfigError::BrowserSession);
         }
+        let codec = self.issuer.codec();
+        if codec.issuer() != self.issuer_url {
+            return Err(ServerConfigError::IssuerMismatch {
+                issuer_url: self.issuer_url,
+                token_issuer: codec.issuer().to_owned(),
+            });
+        }
+        let id_token_algorithm = codec.keys().id_token_key().map(|k| k.algorithm());
+        if id_token_algorithm != Some(ID_TOKEN_ALGORITHM) {
+            return Err(ServerConfigError::NoIdTokenKey);
+        }
         Ok(AuthorizationServer {
             inner: Arc::new(Inner {
                 secure_cookies: url.scheme() == "https",
@@ -135,8 +160,10 @@ impl AuthorizationServerBuilder {
 
 impl AuthorizationServer {
     /// A builder for the server of `issuer`, with its client and authorization stores, at
-    /// `issuer_url` (the `iss` of authorization responses: `https://auth.example`, no trailing
-    /// slash; cookies are `Secure` when it is https).
+    /// `issuer_url` (the `iss` of tokens, of authorization responses and of discovery, so it
+    /// must be the codec's issuer: `https://auth.example`, no trailing slash; cookies are
+    /// `Secure` when it is https). The codec's key set must hold the RS256 key id_tokens are
+    /// signed with ([`crate::keys::KeySet::ensure_id_token_key`] adds one).
     pub fn builder(
         issuer: TokenIssuer,
         clients: Arc<dyn ClientStore>,

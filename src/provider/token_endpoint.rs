@@ -14,6 +14,7 @@ use super::{Client, CodeRedemption, GrantType, PresentedClient, presented_client
 use crate::error::Error;
 use crate::oauth2::{ErrorResponse, Form, error_response, token_response};
 use crate::password::PasswordHash;
+use crate::token::Scopes;
 use crate::{TokenPair, TokenTypeHint};
 
 /// An OAuth error about the client (RFC 6749 §5.2 `invalid_client`): 401, with a Basic
@@ -51,6 +52,8 @@ struct TokenBody<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     refresh_token: Option<&'a str>,
     scope: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    id_token: Option<&'a str>,
 }
 
 /// RFC 7662 §2.2. An inactive token is exactly `{"active": false}`.
@@ -221,6 +224,15 @@ impl AuthorizationServer {
                         ));
                     }
                 };
+                // openid, profile and email are about a user; a client acting for itself has
+                // none to ask about.
+                let asked = scope;
+                let scope = asked.difference(&Scopes::identity());
+                if scope.is_empty() && !asked.is_empty() {
+                    return Err(ErrorResponse::invalid_scope(
+                        "OpenID scopes need a user: use the authorization code flow",
+                    ));
+                }
                 let token = issuer
                     .issue_for_client(&client.client_id, &scope)
                     .await
@@ -233,6 +245,7 @@ impl AuthorizationServer {
                         expires_in: token.expires_in,
                         refresh_token: None,
                         scope: token.claims.scope.to_string(),
+                        id_token: None,
                     },
                 ))
             }
@@ -343,24 +356,30 @@ impl AuthorizationServer {
         if challenge.verify(verifier.unwrap_or_default()).is_err() {
             return Err(invalid_grant("code_verifier does not match the challenge"));
         }
-        match issuer.issue_for_code(&grant).await {
-            // A client that may not refresh gets no refresh token to leak.
-            Ok(pair) if !client.allows(GrantType::RefreshToken) => Ok(json(
-                StatusCode::OK,
-                &TokenBody {
-                    access_token: pair.access_token.expose_secret(),
-                    token_type: "Bearer",
-                    expires_in: pair.expires_in,
-                    refresh_token: None,
-                    scope: pair.scope.to_string(),
-                },
-            )),
-            Ok(pair) => Ok(token_response(&pair)),
-            Err(Error::InvalidGrant(_)) => Err(invalid_grant(
-                "the login this code records is no longer valid",
-            )),
-            Err(err) => Err(error_response(&err)),
-        }
+        let pair = match issuer.issue_for_code(&grant).await {
+            Ok(pair) => pair,
+            Err(Error::InvalidGrant(_)) => {
+                return Err(invalid_grant(
+                    "the login this code records is no longer valid",
+                ));
+            }
+            Err(err) => return Err(error_response(&err)),
+        };
+        let id_token = self.id_token(&grant, &pair)?;
+        Ok(json(
+            StatusCode::OK,
+            &TokenBody {
+                access_token: pair.access_token.expose_secret(),
+                token_type: "Bearer",
+                expires_in: pair.expires_in,
+                // A client that may not refresh gets no refresh token to leak.
+                refresh_token: client
+                    .allows(GrantType::RefreshToken)
+                    .then(|| pair.refresh_token.expose_secret()),
+                scope: pair.scope.to_string(),
+                id_token: id_token.as_deref(),
+            },
+        ))
     }
 
     /// `POST /revoke` (RFC 7009): as [`crate::oauth2::revocation_endpoint`], and a client that

@@ -21,6 +21,7 @@ mod sql_provider;
 pub mod sqlite;
 mod traits;
 mod url_redaction;
+pub use url_redaction::redact_url;
 mod users_file;
 
 #[cfg(feature = "redis")]

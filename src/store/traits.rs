@@ -25,6 +25,14 @@ pub struct User {
     pub email: Option<String>,
 }
 
+impl User {
+    /// What a token for this user may carry: their own scopes and the OpenID Connect identity
+    /// scopes ([`crate::token::IDENTITY_SCOPES`]).
+    pub fn grantable_scopes(&self) -> Scopes {
+        self.scopes.union(&Scopes::identity())
+    }
+}
+
 impl fmt::Debug for User {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("User")

@@ -8,7 +8,7 @@ const SECRET_PARAMETERS: &[&str] = &["pass", "secret", "token", "key", "auth", "
 
 /// `url` with every secret replaced by `***`, for error messages. A string that does not parse
 /// as a URL is shown only up to its scheme when it could hold a secret.
-pub(crate) fn redact_url(raw: &str) -> String {
+pub fn redact_url(raw: &str) -> String {
     let Ok(mut url) = Url::parse(raw) else {
         return match raw.split_once("://") {
             Some((scheme, rest)) if rest.contains(['@', '?']) => format!("{scheme}://***"),

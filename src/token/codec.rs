@@ -12,11 +12,12 @@ use serde::Serialize;
 use time::Duration;
 
 use super::claims::{RawClaims, extra_claims};
+use super::id_token::{ID_TOKEN_TYP, IdTokenClaims};
 use super::refresh::{REFRESH_TYP, RefreshClaims};
 use super::verified_cache::{self, DEFAULT_VERIFIED_CACHE_TOKENS, VerifiedCache};
 use super::{AccessClaims, Scopes, SubjectKind, TokenError, Verified, verify};
 use crate::clock::{Clock, SystemClock};
-use crate::keys::KeySet;
+use crate::keys::{KeySet, SigningKey};
 
 /// The largest leeway accepted for clock skew.
 pub const MAX_LEEWAY: Duration = Duration::seconds(60);
@@ -90,6 +91,8 @@ struct Inner {
     /// Headers are the same for every token of the active key: encoded once.
     access_header_b64: String,
     refresh_header_b64: String,
+    /// `None` when the key set has no id_token key.
+    id_token_header_b64: Option<String>,
 }
 
 impl fmt::Debug for TokenCodec {
@@ -180,12 +183,18 @@ impl TokenCodecBuilder {
                 "max token size must be 256 to 65536 bytes",
             ));
         }
-        let access_header_b64 = encoded_header(&self.keys, verify::ACCESS_TYP);
-        let refresh_header_b64 = encoded_header(&self.keys, REFRESH_TYP);
+        verify::install_crypto_provider();
+        let access_header_b64 = encoded_header(self.keys.active(), verify::ACCESS_TYP);
+        let refresh_header_b64 = encoded_header(self.keys.active(), REFRESH_TYP);
+        let id_token_header_b64 = self
+            .keys
+            .id_token_key()
+            .map(|key| encoded_header(key, ID_TOKEN_TYP));
         Ok(TokenCodec {
             inner: Arc::new(Inner {
                 access_header_b64,
                 refresh_header_b64,
+                id_token_header_b64,
                 keys: self.keys,
                 issuer: self.issuer,
                 audience: self.audience,
@@ -199,9 +208,8 @@ impl TokenCodecBuilder {
     }
 }
 
-/// The base64url JOSE header for tokens of type `typ` signed with `keys`' active key.
-fn encoded_header(keys: &KeySet, typ: &str) -> String {
-    let key = keys.active();
+/// The base64url JOSE header for tokens of type `typ` signed with `key`.
+fn encoded_header(key: &SigningKey, typ: &str) -> String {
     let header = serde_json::json!({ "alg": key.algorithm().name(), "typ": typ, "kid": key.kid() });
     URL_SAFE_NO_PAD.encode(header.to_string())
 }
@@ -337,7 +345,11 @@ impl TokenCodec {
             subject_kind,
             extra: extra_claims(extra)?,
         };
-        let token = self.sign(&claims, &self.inner.access_header_b64)?;
+        let token = self.sign(
+            self.inner.keys.active(),
+            &claims,
+            &self.inner.access_header_b64,
+        )?;
         Ok(IssuedAccessToken {
             token: SecretString::from(token),
             claims,
@@ -379,7 +391,11 @@ impl TokenCodec {
             session_exp,
             client_id: client_id.map(str::to_owned),
         };
-        let token = self.sign(&claims, &self.inner.refresh_header_b64)?;
+        let token = self.sign(
+            self.inner.keys.active(),
+            &claims,
+            &self.inner.refresh_header_b64,
+        )?;
         Ok(IssuedRefreshToken {
             token: SecretString::from(token),
             claims,
@@ -403,18 +419,35 @@ impl TokenCodec {
         Ok(Verified::new(claims))
     }
 
-    fn sign<C: Serialize>(&self, claims: &C, header_b64: &str) -> Result<String, TokenError> {
-        let key = self.inner.keys.active();
+    /// Signs an OpenID Connect id_token with the key set's id_token key.
+    pub fn issue_id_token(&self, claims: &IdTokenClaims) -> Result<String, TokenError> {
+        let (Some(key), Some(header)) = (
+            self.inner.keys.id_token_key(),
+            self.inner.id_token_header_b64.as_deref(),
+        ) else {
+            return Err(TokenError::InvalidConfig(
+                "the key set has no id_token key (KeySet::with_id_token_key)",
+            ));
+        };
+        self.sign(key, claims, header)
+    }
+
+    fn sign<C: Serialize>(
+        &self,
+        key: &SigningKey,
+        claims: &C,
+        header_b64: &str,
+    ) -> Result<String, TokenError> {
         let payload = serde_json::to_vec(claims).map_err(|_| TokenError::Signing)?;
         let mut token = String::with_capacity(header_b64.len() + payload.len() * 4 / 3 + 400);
         token.push_str(header_b64);
         token.push('.');
         URL_SAFE_NO_PAD.encode_string(&payload, &mut token);
-        let signature =
-            jsonwebtoken::crypto::sign(token.as_bytes(), &key.encoding, key.algorithm().to_jwt())
-                .map_err(|_| TokenError::Signing)?;
+        let signature = key
+            .sign(token.as_bytes())
+            .map_err(|_| TokenError::Signing)?;
         token.push('.');
-        token.push_str(&signature);
+        URL_SAFE_NO_PAD.encode_string(&signature, &mut token);
         Ok(token)
     }
 

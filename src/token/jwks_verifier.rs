@@ -78,6 +78,7 @@ impl JwksVerifier {
         issuer: impl Into<String>,
         audience: impl Into<String>,
     ) -> Result<Self, KeyError> {
+        super::verify::install_crypto_provider();
         let mut keys = HashMap::with_capacity(jwks.keys.len());
         for jwk in &jwks.keys {
             let Some((algorithm, key)) = decoding_key(jwk)? else {

@@ -8,6 +8,7 @@
 
 mod claims;
 mod codec;
+mod id_token;
 mod jwks_verifier;
 mod refresh;
 mod scope;
@@ -20,9 +21,10 @@ pub use claims::{AccessClaims, REGISTERED_CLAIMS, SubjectKind};
 pub use codec::{
     IssuedAccessToken, IssuedRefreshToken, MAX_LEEWAY, TokenCodec, TokenCodecBuilder, TokenSubject,
 };
+pub use id_token::{IdTokenClaims, at_hash};
 pub use jwks_verifier::JwksVerifier;
 pub use refresh::RefreshClaims;
-pub use scope::{InsufficientScope, MAX_SCOPE_BYTES, ScopeError, Scopes};
+pub use scope::{IDENTITY_SCOPES, InsufficientScope, MAX_SCOPE_BYTES, ScopeError, Scopes};
 pub use verified_cache::DEFAULT_VERIFIED_CACHE_TOKENS;
 
 /// Claims that passed validation. Only this crate can construct one, so a function taking

@@ -8,6 +8,11 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 /// The longest scope string accepted, in bytes.
 pub const MAX_SCOPE_BYTES: usize = 4096;
 
+/// The OpenID Connect scopes (Core 1.0 §3.1.2.1, §5.4). They ask who the user is, not for
+/// access to an API, so any user may grant them without having them among their own scopes; a
+/// client still needs them registered (and a third-party client the user's consent).
+pub const IDENTITY_SCOPES: [&str; 3] = ["openid", "profile", "email"];
+
 /// A set of scopes. Always valid: every way to build one checks the RFC 6749 grammar
 /// (`scope-token = 1*( %x21 / %x23-5B / %x5D-7E )`).
 #[derive(Clone, Default, PartialEq, Eq, Hash)]
@@ -86,6 +91,11 @@ impl Scopes {
             set.insert(name);
         }
         Ok(Self(set))
+    }
+
+    /// [`IDENTITY_SCOPES`] as a set.
+    pub fn identity() -> Self {
+        Self(IDENTITY_SCOPES.iter().map(|s| (*s).to_owned()).collect())
     }
 
     /// Whether `name` is in the set.

@@ -132,3 +132,11 @@ impl RegisteredClaimRules<'_> {
         Ok(())
     }
 }
+
+/// Makes aws-lc `jsonwebtoken`'s process-wide crypto provider unless the application installed
+/// one first. With both of `jsonwebtoken`'s backends enabled (another crate of the build may turn
+/// on `rust_crypto`), it cannot pick one and would panic at the first verification.
+pub(super) fn install_crypto_provider() {
+    // An error means a provider is in place already: the application's choice stands.
+    let _ = jsonwebtoken::crypto::aws_lc::DEFAULT_PROVIDER.install_default();
+}

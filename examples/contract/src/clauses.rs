@@ -1,6 +1,8 @@
 //! One function per clause of the contract, each against a fresh server process.
 
 pub use crate::code_flow::*;
+pub use crate::openid::*;
+pub use crate::openid_rp::*;
 
 use std::path::Path;
 use std::sync::Arc;

@@ -18,6 +18,8 @@ pub mod clauses;
 pub mod client;
 pub mod code_flow;
 pub mod fixture;
+pub mod openid;
+pub mod openid_rp;
 pub mod server;
 pub mod user_agent;
 
@@ -67,7 +69,11 @@ macro_rules! contract_suite {
             consent_for_third_party_clients,
             client_credentials_and_introspection,
             password_grant_off_leaves_the_code_flow,
-            clients_file_is_insert_if_absent_and_demo_client
+            clients_file_is_insert_if_absent_and_demo_client,
+            discovery_documents_describe_the_provider,
+            id_token_and_userinfo_from_the_code_flow,
+            userinfo_claims_follow_the_scopes,
+            openidconnect_crate_completes_the_flow
         );
         $crate::contract_suite!(@ignored $bin;
             "needs PostgreSQL and Redis: set TOKENWARD_TEST_POSTGRES_URL and TOKENWARD_TEST_REDIS_URL, run with --ignored";

@@ -89,9 +89,18 @@ pub async fn start(config: &Config) -> Result<Started, StartupError> {
 
     let stores = store::open(&config.database_url, config.redis_url.as_deref())
         .await
-        .map_err(|e| match e {
-            StoreError::Unavailable(what) => fail(format!("cannot open store: {what}")),
-            other => fail(format!("cannot open store: {other}")),
+        .map_err(|e| {
+            // Which URL it was, without its password: a timeout's message cannot say.
+            let mut urls = format!("--database-url {}", store::redact_url(&config.database_url));
+            if let Some(redis) = &config.redis_url {
+                urls.push_str(&format!(", --redis-url {}", store::redact_url(redis)));
+            }
+            match e {
+                StoreError::Unavailable(what) => {
+                    fail(format!("cannot open store: {what} ({urls})"))
+                }
+                other => fail(format!("cannot open store: {other} ({urls})")),
+            }
         })?;
     // Opening a pool can succeed lazily; ask each store once so a wrong URL fails here.
     stores
@@ -107,10 +116,17 @@ pub async fn start(config: &Config) -> Result<Started, StartupError> {
             .map_err(|e| fail(format!("--redis-url: {e}")))?;
     }
 
+    // EdDSA signs access tokens; the RS256 key beside it signs OpenID Connect id_tokens.
     let keys = match config.key_file_path() {
-        Some(path) => KeySet::load_or_generate(&path, KeyAlgorithm::DEFAULT)
+        Some(path) => KeySet::load_or_generate_with_id_token(&path, KeyAlgorithm::DEFAULT)
             .map_err(|e| fail(format!("--key-file {}: {e}", path.display())))?,
-        None => KeySet::generate(KeyAlgorithm::DEFAULT).map_err(|e| fail(e.to_string()))?,
+        None => {
+            let mut keys =
+                KeySet::generate(KeyAlgorithm::DEFAULT).map_err(|e| fail(e.to_string()))?;
+            keys.ensure_id_token_key()
+                .map_err(|e| fail(e.to_string()))?;
+            keys
+        }
     };
     let issuer_url = match &config.issuer {
         Some(url) => url.clone(),
@@ -300,7 +316,8 @@ async fn register_clients(
         secret_hash: None,
         redirect_uris: vec![format!("{issuer_url}{DEMO_CALLBACK_PATH}")],
         grant_types: vec![GrantType::AuthorizationCode, GrantType::RefreshToken],
-        scopes: Scopes::parse("items:read items:write").map_err(|e| fail(e.to_string()))?,
+        scopes: Scopes::parse("openid profile email items:read items:write")
+            .map_err(|e| fail(e.to_string()))?,
         name: "tokenward demo".into(),
         first_party: true,
     };

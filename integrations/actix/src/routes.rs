@@ -67,7 +67,25 @@ impl Tokenward {
                     .service(
                         resource("/introspect", "POST", vec![web::post().to(introspect)])
                             .app_data(form_limit.clone()),
-                    );
+                    )
+                    .service(
+                        resource(
+                            provider::USERINFO_PATH,
+                            "GET, POST",
+                            vec![web::get().to(userinfo), web::post().to(userinfo)],
+                        )
+                        .app_data(form_limit.clone()),
+                    )
+                    .service(resource(
+                        provider::OPENID_CONFIGURATION_PATH,
+                        "GET",
+                        vec![web::get().to(discovery)],
+                    ))
+                    .service(resource(
+                        provider::OAUTH_METADATA_PATH,
+                        "GET",
+                        vec![web::get().to(discovery)],
+                    ));
             }
         }
     }
@@ -205,4 +223,18 @@ async fn introspect(request: HttpRequest, body: web::Bytes) -> HttpResponse {
         return server_error();
     };
     into_actix(&server.introspect(&headers_of(&request), &body).await)
+}
+
+async fn userinfo(request: HttpRequest) -> HttpResponse {
+    let Some((_, server)) = server_of(&request) else {
+        return server_error();
+    };
+    into_actix(&server.userinfo(&headers_of(&request)).await)
+}
+
+async fn discovery(request: HttpRequest) -> HttpResponse {
+    let Some((_, server)) = server_of(&request) else {
+        return server_error();
+    };
+    into_actix(&server.discovery())
 }

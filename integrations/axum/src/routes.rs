@@ -29,8 +29,9 @@ impl Tokenward {
     /// ```
     ///
     /// With an [authorization server](Tokenward::authorization_server), also `GET /authorize`,
-    /// `POST /authorize/login`, `POST /authorize/consent`, `GET|POST /logout` and
-    /// `POST /introspect`.
+    /// `POST /authorize/login`, `POST /authorize/consent`, `GET|POST /logout`,
+    /// `POST /introspect`, `GET|POST /userinfo` and the discovery documents at
+    /// `/.well-known/openid-configuration` and `/.well-known/oauth-authorization-server`.
     pub fn routes<S: Clone + Send + Sync + 'static>(&self) -> Router<S> {
         let mut router = Router::new()
             .route("/token", post(token))
@@ -42,7 +43,10 @@ impl Tokenward {
                 .route(provider::LOGIN_PATH, post(login))
                 .route(provider::CONSENT_PATH, post(consent))
                 .route("/logout", get(logout_get).post(logout_post))
-                .route("/introspect", post(introspect));
+                .route("/introspect", post(introspect))
+                .route(provider::USERINFO_PATH, get(userinfo).post(userinfo))
+                .route(provider::OPENID_CONFIGURATION_PATH, get(discovery))
+                .route(provider::OAUTH_METADATA_PATH, get(discovery));
         }
         router
             .layer(DefaultBodyLimit::max(oauth2::MAX_FORM_BYTES))
@@ -120,6 +124,20 @@ async fn logout_post(State(tokenward): State<Tokenward>, headers: HeaderMap, bod
 async fn introspect(State(tokenward): State<Tokenward>, headers: HeaderMap, body: Bytes) -> Reply {
     match tokenward.endpoints.server() {
         Some(server) => Reply(server.introspect(&headers, &body).await),
+        None => no_server(),
+    }
+}
+
+async fn userinfo(State(tokenward): State<Tokenward>, headers: HeaderMap) -> Reply {
+    match tokenward.endpoints.server() {
+        Some(server) => Reply(server.userinfo(&headers).await),
+        None => no_server(),
+    }
+}
+
+async fn discovery(State(tokenward): State<Tokenward>) -> Reply {
+    match tokenward.endpoints.server() {
+        Some(server) => Reply(server.discovery()),
         None => no_server(),
     }
 }
