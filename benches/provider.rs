@@ -165,7 +165,10 @@ fn provider_benches(c: &mut Criterion) {
     // Storing the code is part of each iteration: a code is issued once and exchanged once.
     // With `openid` the answer carries an RS256 id_token too.
     let mut group = c.benchmark_group("provider_code_exchange");
-    for (name, scope) in [("sqlite", "items:read"), ("sqlite_openid", "openid items:read")] {
+    for (name, scope) in [
+        ("sqlite", "items:read"),
+        ("sqlite_openid", "openid items:read"),
+    ] {
         let state = (setup.clone(), Scopes::parse(scope).expect("scopes"));
         group.bench_function(name, |b| {
             b.iter_custom(|iters| {
