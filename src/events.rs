@@ -12,6 +12,8 @@
 //! | [`TOKEN_REVOKED`] | info | `kind` (`access` or `refresh`), `user_id`, `session_id` |
 //! | [`LOGOUT_ALL`] | info | `user_id` |
 //! | [`PASSWORD_CHANGED`] | info | `user_id`, `by` (`user` or `administrator`) |
+//! | [`UPSTREAM_LOGIN_SUCCEEDED`] | info | `user_id`, `issuer`, `linked` (`existing`, `email` or `created`) |
+//! | [`UPSTREAM_LOGIN_FAILED`] | warn | `issuer`, `reason` (never a token or claim value) |
 //! | [`KEY_ROTATED`] | info | `kid` (the new signing key), `algorithm` |
 //! | [`STORE_UNAVAILABLE`] | error | `operation`, `error` (store and reason, never a URL password) |
 //!
@@ -40,6 +42,11 @@ pub const TOKEN_REVOKED: &str = "token.revoked";
 pub const LOGOUT_ALL: &str = "logout_all";
 /// A user's password was changed (by the user, or set by an administrator).
 pub const PASSWORD_CHANGED: &str = "password.changed";
+/// A login through an upstream OpenID provider succeeded.
+pub const UPSTREAM_LOGIN_SUCCEEDED: &str = "upstream_login.succeeded";
+/// A login through an upstream OpenID provider was refused (bad state, an id_token that fails
+/// verification, no matching local user, ...).
+pub const UPSTREAM_LOGIN_FAILED: &str = "upstream_login.failed";
 /// A new signing key became active.
 pub const KEY_ROTATED: &str = "key.rotated";
 /// A store did not answer; the operation failed closed.

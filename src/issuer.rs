@@ -239,7 +239,7 @@ fn new_session_id() -> String {
 
 /// A name no account can have: empty, too long, or with control characters (a NUL would
 /// reach the database). Refused before any store call, the same way for every such name.
-fn is_possible_username(username: &str) -> bool {
+pub(crate) fn is_possible_username(username: &str) -> bool {
     !username.is_empty()
         && username.len() <= MAX_USERNAME_BYTES
         && !username.chars().any(char::is_control)

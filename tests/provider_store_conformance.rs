@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use tokenward::provider::{
     AuthorizationStore, BrowserSession, Client, ClientStore, CodeGrant, CodeRedemption, GrantType,
-    PendingAuthorization, secret_digest,
+    PendingAuthorization, UpstreamLoginState, secret_digest,
 };
 use tokenward::store::{StoreError, TokenRevocation};
 use tokenward::token::Scopes;
@@ -189,6 +189,83 @@ async fn sessions_pending_and_consent(store: Arc<dyn AuthorizationStore>) {
     );
 }
 
+async fn upstream_logins_are_taken_once(store: Arc<dyn AuthorizationStore>) {
+    let login = UpstreamLoginState {
+        query: "response_type=code&client_id=app".into(),
+        browser: secret_digest("browser"),
+        pkce_verifier: "verifier".into(),
+        nonce: "nonce".into(),
+        expires_at: 4_000_000_000,
+    };
+    let digest = secret_digest("upstream-state");
+    assert!(store.take_upstream_login(&digest).await.unwrap().is_none());
+    store.put_upstream_login(&digest, &login).await.unwrap();
+    let tasks: Vec<_> = (0..20)
+        .map(|_| {
+            let store = store.clone();
+            let digest = digest.clone();
+            tokio::spawn(async move { store.take_upstream_login(&digest).await })
+        })
+        .collect();
+    let mut taken = Vec::new();
+    for task in tasks {
+        if let Some(login) = task.await.unwrap().unwrap() {
+            taken.push(login);
+        }
+    }
+    assert_eq!(taken.len(), 1, "one callback takes the state");
+    assert_eq!(taken[0].query, login.query);
+    assert_eq!(taken[0].pkce_verifier, "verifier");
+    assert_eq!(taken[0].nonce, "nonce");
+    assert_eq!(taken[0].browser, login.browser);
+    assert!(store.take_upstream_login(&digest).await.unwrap().is_none());
+}
+
+async fn identity_links_first_wins(store: Arc<dyn AuthorizationStore>) {
+    let iss = "https://idp.example";
+    assert_eq!(store.find_identity_link(iss, "s1").await.unwrap(), None);
+    assert!(store.link_identity(iss, "s1", "u1", 10).await.unwrap());
+    assert!(!store.link_identity(iss, "s1", "u2", 11).await.unwrap());
+    assert_eq!(
+        store
+            .find_identity_link(iss, "s1")
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("u1")
+    );
+    // The key is the pair: the same subject at another issuer is another identity.
+    assert_eq!(
+        store
+            .find_identity_link("https://other.example", "s1")
+            .await
+            .unwrap(),
+        None
+    );
+    let tasks: Vec<_> = (0..20)
+        .map(|i| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                let user = format!("racer-{i}");
+                let won = store.link_identity(iss, "raced", &user, 12).await;
+                (user, won)
+            })
+        })
+        .collect();
+    let mut winners = Vec::new();
+    for task in tasks {
+        let (user, won) = task.await.unwrap();
+        if won.unwrap() {
+            winners.push(user);
+        }
+    }
+    assert_eq!(winners.len(), 1, "exactly one link wins");
+    assert_eq!(
+        store.find_identity_link(iss, "raced").await.unwrap(),
+        winners.pop()
+    );
+}
+
 async fn used_refresh_tokens_are_visible(store: Arc<dyn TokenRevocation>) {
     assert!(!store.refresh_used("jti-1").await.unwrap());
     assert!(store.consume_refresh("jti-1", 4_000_000_000).await.unwrap());
@@ -224,6 +301,16 @@ macro_rules! conformance {
             }
             $(#[$attr])*
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn upstream_logins_are_taken_once() {
+                super::upstream_logins_are_taken_once(Arc::new($store)).await
+            }
+            $(#[$attr])*
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn identity_links_first_wins() {
+                super::identity_links_first_wins(Arc::new($store)).await
+            }
+            $(#[$attr])*
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn used_refresh_tokens_are_visible() {
                 super::used_refresh_tokens_are_visible(Arc::new($store)).await
             }
@@ -251,6 +338,14 @@ mod memory_backend {
     #[tokio::test]
     async fn sessions() {
         sessions_pending_and_consent(Arc::new(MemoryAuthorizationStore::new())).await;
+    }
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn upstream_logins() {
+        upstream_logins_are_taken_once(Arc::new(MemoryAuthorizationStore::new())).await;
+    }
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn identity_links() {
+        identity_links_first_wins(Arc::new(MemoryAuthorizationStore::new())).await;
     }
     #[tokio::test]
     async fn used_refresh() {

@@ -120,6 +120,28 @@ pub async fn users_list_in_pages(users: Arc<dyn UserStore>) {
             .collect::<Vec<_>>()
     );
     assert!(users.list(None, 0).await.unwrap().is_empty());
+
+    // By email (the upstream login's verified-email match): exact bytes, at most `limit`.
+    let email = format!("{prefix}@example.com");
+    for name in ["a", "b"] {
+        let mut with_email = user(&format!("{prefix}-{name}"));
+        with_email.email = Some(email.clone());
+        users.upsert(with_email).await.unwrap();
+    }
+    let found = users.find_by_email(&email, 5).await.unwrap();
+    assert_eq!(
+        found.iter().map(|u| u.username.clone()).collect::<Vec<_>>(),
+        [format!("{prefix}-a"), format!("{prefix}-b")]
+    );
+    assert_eq!(users.find_by_email(&email, 1).await.unwrap().len(), 1);
+    assert!(
+        users
+            .find_by_email(&email.to_uppercase(), 5)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(users.find_by_email("", 5).await.unwrap().is_empty());
 }
 
 /// A store holding both users and revocations answers the user question in the same check.

@@ -20,6 +20,9 @@ use crate::issuer::code_session_id;
 use crate::oauth2::Form;
 use crate::store::{Issuance, StoreError, User};
 
+#[cfg(feature = "upstream")]
+mod upstream_login;
+
 /// Where the login form posts.
 pub const LOGIN_PATH: &str = "/authorize/login";
 /// Where the consent form posts.
@@ -304,8 +307,58 @@ impl AuthorizationServer {
                 csrf,
                 username,
                 error,
+                upstream_name => self.upstream_name(),
+                upstream_action => super::UPSTREAM_START_PATH,
             },
         )
+    }
+
+    /// The upstream provider's button label, if one is configured.
+    fn upstream_name(&self) -> Option<&str> {
+        #[cfg(feature = "upstream")]
+        if let Some(upstream) = &self.inner.upstream {
+            return Some(upstream.name());
+        }
+        None
+    }
+
+    fn no_upstream_page(&self) -> Response<Vec<u8>> {
+        self.inner.pages.message(
+            StatusCode::NOT_FOUND,
+            "Not available",
+            "Signing in with another provider is not set up on this server.",
+        )
+    }
+
+    /// `POST /upstream/start`: the login page's "Log in with ..." button (its form carries the
+    /// pending request and CSRF token). Redirects to the upstream provider; an error page if it
+    /// cannot be reached or none is configured.
+    pub async fn upstream_start(&self, headers: &HeaderMap, body: &[u8]) -> Response<Vec<u8>> {
+        let reply = Reply::new();
+        #[cfg(feature = "upstream")]
+        if let Some(upstream) = &self.inner.upstream {
+            let result = self.upstream_start_steps(upstream, headers, body).await;
+            return self.finish(reply, result);
+        }
+        let _ = (headers, body);
+        reply.finish(self.no_upstream_page())
+    }
+
+    /// `GET /upstream/callback` with its query (without `?`): the upstream provider's answer.
+    /// Exchanges the code, verifies the id_token, logs the linked user in and continues the
+    /// original `/authorize` request; an error page for anything else.
+    pub async fn upstream_callback(&self, headers: &HeaderMap, query: &str) -> Response<Vec<u8>> {
+        #[allow(unused_mut)]
+        let mut reply = Reply::new();
+        #[cfg(feature = "upstream")]
+        if let Some(upstream) = &self.inner.upstream {
+            let result = self
+                .upstream_callback_steps(upstream, &mut reply, headers, query)
+                .await;
+            return self.finish(reply, result);
+        }
+        let _ = (headers, query);
+        reply.finish(self.no_upstream_page())
     }
 
     /// After a login (fresh or from the session): the consent page if this client needs one,

@@ -40,6 +40,8 @@ pub mod redirect_uri;
 mod server;
 mod store;
 mod token_endpoint;
+#[cfg(feature = "upstream")]
+mod upstream;
 
 pub use authorize::{
     AuthorizationQuery, AuthorizationRequest, AuthorizeError, ErrorRedirect, MAX_QUERY_BYTES,
@@ -51,7 +53,8 @@ pub use cookies::{BROWSER_COOKIE, SESSION_COOKIE};
 pub use interaction::{CONSENT_PATH, LOGIN_PATH};
 pub use openid::{
     AUTHORIZE_PATH, INTROSPECT_PATH, JWKS_PATH, LOGOUT_PATH, OAUTH_METADATA_PATH,
-    OPENID_CONFIGURATION_PATH, REVOKE_PATH, TOKEN_PATH, USERINFO_PATH,
+    OPENID_CONFIGURATION_PATH, REVOKE_PATH, TOKEN_PATH, UPSTREAM_CALLBACK_PATH,
+    UPSTREAM_START_PATH, USERINFO_PATH,
 };
 pub use pages::{PageError, Pages, TEMPLATE_NAMES, html_response};
 pub use pkce::{CodeChallenge, PkceError, S256};
@@ -61,5 +64,11 @@ pub use server::{
 };
 pub use store::{
     AuthorizationStore, BrowserSession, ClientStore, CodeGrant, CodeRedemption,
-    PendingAuthorization, secret_digest,
+    PendingAuthorization, UpstreamLoginState, secret_digest,
+};
+#[cfg(feature = "upstream")]
+#[cfg_attr(docsrs, doc(cfg(feature = "upstream")))]
+pub use upstream::{
+    ReqwestHttp, UpstreamConfigError, UpstreamError, UpstreamHttp, UpstreamHttpError,
+    UpstreamIdentity, UpstreamProvider, UpstreamProviderBuilder,
 };

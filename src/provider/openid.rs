@@ -30,6 +30,10 @@ pub const INTROSPECT_PATH: &str = "/introspect";
 pub const LOGOUT_PATH: &str = "/logout";
 /// The public keys.
 pub const JWKS_PATH: &str = "/.well-known/jwks.json";
+/// Where the login page's "Log in with ..." button posts (login through an upstream provider).
+pub const UPSTREAM_START_PATH: &str = "/upstream/start";
+/// Where the upstream provider sends the browser back to.
+pub const UPSTREAM_CALLBACK_PATH: &str = "/upstream/callback";
 
 /// The claims userinfo and id_tokens may carry, for discovery's `claims_supported`.
 const CLAIMS_SUPPORTED: [&str; 12] = [

@@ -39,6 +39,8 @@ pub(super) struct Inner {
     pub(super) secure_cookies: bool,
     pub(super) password_grant: bool,
     pub(super) browser_session: Duration,
+    #[cfg(feature = "upstream")]
+    pub(super) upstream: Option<super::UpstreamProvider>,
 }
 
 impl fmt::Debug for AuthorizationServer {
@@ -60,6 +62,8 @@ pub struct AuthorizationServerBuilder {
     pages: Pages,
     password_grant: bool,
     browser_session: Duration,
+    #[cfg(feature = "upstream")]
+    upstream: Option<super::UpstreamProvider>,
 }
 
 impl fmt::Debug for AuthorizationServerBuilder {
@@ -117,6 +121,15 @@ impl AuthorizationServerBuilder {
         self
     }
 
+    /// Offers login through another OpenID provider on the login page (its callback is
+    /// `<issuer_url>/upstream/callback`, to be registered there).
+    #[cfg(feature = "upstream")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "upstream")))]
+    pub fn upstream(mut self, provider: super::UpstreamProvider) -> Self {
+        self.upstream = Some(provider);
+        self
+    }
+
     /// Checks the settings.
     pub fn build(self) -> Result<AuthorizationServer, ServerConfigError> {
         let url = url::Url::parse(&self.issuer_url).map_err(|_| ServerConfigError::IssuerUrl)?;
@@ -153,6 +166,8 @@ impl AuthorizationServerBuilder {
                 issuer_url: self.issuer_url,
                 password_grant: self.password_grant,
                 browser_session: self.browser_session,
+                #[cfg(feature = "upstream")]
+                upstream: self.upstream,
             }),
         })
     }
@@ -178,6 +193,8 @@ impl AuthorizationServer {
             pages: Pages::new(),
             password_grant: true,
             browser_session: DEFAULT_BROWSER_SESSION,
+            #[cfg(feature = "upstream")]
+            upstream: None,
         }
     }
 

@@ -120,6 +120,33 @@ pub struct PendingAuthorization {
     pub expires_at: i64,
 }
 
+/// A browser's round trip through another OpenID provider (login with an upstream provider),
+/// stored under the [`secret_digest`] of the `state` sent there and taken back exactly once at
+/// the callback.
+#[derive(Clone, Serialize, Deserialize)]
+pub struct UpstreamLoginState {
+    /// The `/authorize` query to continue once the user is logged in.
+    pub query: String,
+    /// [`secret_digest`] of the browser cookie that started it.
+    pub browser: String,
+    /// The PKCE verifier for the code exchange at the upstream provider.
+    pub pkce_verifier: String,
+    /// The `nonce` the upstream id_token must carry.
+    pub nonce: String,
+    /// When the callback stops being accepted (unix seconds).
+    pub expires_at: i64,
+}
+
+impl std::fmt::Debug for UpstreamLoginState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The verifier and nonce are credentials of the exchange.
+        f.debug_struct("UpstreamLoginState")
+            .field("query", &self.query)
+            .field("expires_at", &self.expires_at)
+            .finish_non_exhaustive()
+    }
+}
+
 /// The short-lived state of the code flow. Records carry their expiry; a store may forget a
 /// record after it, and callers check it themselves.
 #[async_trait]
@@ -158,4 +185,33 @@ pub trait AuthorizationStore: Send + Sync + 'static {
         client_id: &str,
         scope: &Scopes,
     ) -> Result<(), StoreError>;
+
+    /// Stores an upstream login under the digest of its `state`.
+    async fn put_upstream_login(
+        &self,
+        digest: &str,
+        login: &UpstreamLoginState,
+    ) -> Result<(), StoreError>;
+    /// Removes and returns the upstream login with this digest, atomically: of concurrent
+    /// callbacks with one `state`, at most one gets it.
+    async fn take_upstream_login(
+        &self,
+        digest: &str,
+    ) -> Result<Option<UpstreamLoginState>, StoreError>;
+
+    /// The local user an upstream identity (`issuer`, `subject`) is linked to, if any.
+    async fn find_identity_link(
+        &self,
+        issuer: &str,
+        subject: &str,
+    ) -> Result<Option<String>, StoreError>;
+    /// Links an upstream identity to `user_id` unless it is linked already; `true` if this call
+    /// linked it. Of racing calls for one identity exactly one links it.
+    async fn link_identity(
+        &self,
+        issuer: &str,
+        subject: &str,
+        user_id: &str,
+        now: i64,
+    ) -> Result<bool, StoreError>;
 }

@@ -61,6 +61,18 @@ impl UserStore for MemoryUserStore {
         Ok(users.get(id).cloned())
     }
 
+    async fn find_by_email(&self, email: &str, limit: usize) -> Result<Vec<User>, StoreError> {
+        let users = self.users.read().map_err(|_| poisoned("user store"))?;
+        let mut found: Vec<User> = users
+            .values()
+            .filter(|u| u.email.as_deref() == Some(email))
+            .cloned()
+            .collect();
+        found.sort_by(|a, b| a.username.cmp(&b.username));
+        found.truncate(limit);
+        Ok(found)
+    }
+
     async fn upsert(&self, mut user: User) -> Result<User, StoreError> {
         let mut users = self.users.write().map_err(|_| poisoned("user store"))?;
         let existing = users

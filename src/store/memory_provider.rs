@@ -10,7 +10,7 @@ use super::StoreError;
 use super::memory::lock;
 use crate::provider::{
     AuthorizationStore, BrowserSession, Client, ClientStore, CodeGrant, CodeRedemption,
-    PendingAuthorization,
+    PendingAuthorization, UpstreamLoginState,
 };
 use crate::token::Scopes;
 
@@ -87,6 +87,8 @@ pub struct MemoryAuthorizationStore {
     sessions: Mutex<HashMap<String, BrowserSession>>,
     pending: Mutex<HashMap<String, PendingAuthorization>>,
     consents: Mutex<HashMap<(String, String), Scopes>>,
+    upstream_logins: Mutex<HashMap<String, UpstreamLoginState>>,
+    identity_links: Mutex<HashMap<(String, String), String>>,
 }
 
 impl MemoryAuthorizationStore {
@@ -185,5 +187,49 @@ impl AuthorizationStore for MemoryAuthorizationStore {
             .or_default();
         *entry = entry.union(scope);
         Ok(())
+    }
+
+    async fn put_upstream_login(
+        &self,
+        digest: &str,
+        login: &UpstreamLoginState,
+    ) -> Result<(), StoreError> {
+        let mut map = lock(&self.upstream_logins, "authorization store")?;
+        sweep(&mut map, |l| l.expires_at);
+        map.insert(digest.to_owned(), login.clone());
+        Ok(())
+    }
+
+    async fn take_upstream_login(
+        &self,
+        digest: &str,
+    ) -> Result<Option<UpstreamLoginState>, StoreError> {
+        Ok(lock(&self.upstream_logins, "authorization store")?.remove(digest))
+    }
+
+    async fn find_identity_link(
+        &self,
+        issuer: &str,
+        subject: &str,
+    ) -> Result<Option<String>, StoreError> {
+        Ok(lock(&self.identity_links, "authorization store")?
+            .get(&(issuer.to_owned(), subject.to_owned()))
+            .cloned())
+    }
+
+    async fn link_identity(
+        &self,
+        issuer: &str,
+        subject: &str,
+        user_id: &str,
+        _now: i64,
+    ) -> Result<bool, StoreError> {
+        let mut links = lock(&self.identity_links, "authorization store")?;
+        let key = (issuer.to_owned(), subject.to_owned());
+        if links.contains_key(&key) {
+            return Ok(false);
+        }
+        links.insert(key, user_id.to_owned());
+        Ok(true)
     }
 }

@@ -28,6 +28,7 @@ macro_rules! sql_store {
                         ("authorization_codes", spent_code_memory),
                         ("browser_sessions", 0),
                         ("pending_authorizations", 0),
+                        ("upstream_logins", 0),
                     ] {
                         removed += sqlx::query(&format!("DELETE FROM {table} WHERE expires_at < $1"))
                             .bind(now - grace)
@@ -210,6 +211,22 @@ macro_rules! sql_store {
 
             async fn find_by_id(&self, id: &str) -> Result<Option<User>, StoreError> {
                 self.find_user("id", id).await
+            }
+
+            async fn find_by_email(&self, email: &str, limit: usize) -> Result<Vec<User>, StoreError> {
+                let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+                bounded(NAME, self.timeout, async {
+                    let rows = sqlx::query(&format!(
+                        "SELECT {USER_COLUMNS} FROM users WHERE email = $1 ORDER BY username LIMIT $2"
+                    ))
+                    .bind(email)
+                    .bind(limit)
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(unavailable)?;
+                    rows.iter().map(user_from_row).collect()
+                })
+                .await
             }
 
             async fn upsert(&self, mut user: User) -> Result<User, StoreError> {

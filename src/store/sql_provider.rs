@@ -13,7 +13,7 @@ macro_rules! sql_provider_store {
             use super::{NAME, unavailable};
             use crate::provider::{
                 AuthorizationStore, BrowserSession, Client, ClientStore, CodeGrant,
-                CodeRedemption, GrantType, PendingAuthorization,
+                CodeRedemption, GrantType, PendingAuthorization, UpstreamLoginState,
             };
             use crate::store::StoreError;
             use crate::store::bounded::bounded;
@@ -388,6 +388,80 @@ macro_rules! sql_provider_store {
                         tx.commit().await.map_err(unavailable)
                     })
                     .await
+                }
+
+                async fn put_upstream_login(
+                    &self,
+                    digest: &str,
+                    login: &UpstreamLoginState,
+                ) -> Result<(), StoreError> {
+                    self.put_record("upstream_logins", digest, json(login)?, login.expires_at)
+                        .await
+                }
+
+                async fn take_upstream_login(
+                    &self,
+                    digest: &str,
+                ) -> Result<Option<UpstreamLoginState>, StoreError> {
+                    let taken = bounded(NAME, self.timeout, async {
+                        // One statement: of concurrent callbacks with one state, one gets the row.
+                        sqlx::query(
+                            "DELETE FROM upstream_logins WHERE digest = $1 RETURNING record_json",
+                        )
+                        .bind(digest)
+                        .fetch_optional(&self.pool)
+                        .await
+                        .map_err(unavailable)?
+                        .map(|row| row.try_get::<String, _>("record_json").map_err(unavailable))
+                        .transpose()
+                    })
+                    .await?;
+                    self.after_write().await;
+                    taken.map(|text| record(&text, "upstream login")).transpose()
+                }
+
+                async fn find_identity_link(
+                    &self,
+                    issuer: &str,
+                    subject: &str,
+                ) -> Result<Option<String>, StoreError> {
+                    bounded(NAME, self.timeout, async {
+                        sqlx::query_scalar(
+                            "SELECT user_id FROM identity_links WHERE issuer = $1 AND subject = $2",
+                        )
+                        .bind(issuer)
+                        .bind(subject)
+                        .fetch_optional(&self.pool)
+                        .await
+                        .map_err(unavailable)
+                    })
+                    .await
+                }
+
+                async fn link_identity(
+                    &self,
+                    issuer: &str,
+                    subject: &str,
+                    user_id: &str,
+                    now: i64,
+                ) -> Result<bool, StoreError> {
+                    let linked = bounded(NAME, self.timeout, async {
+                        sqlx::query(
+                            "INSERT INTO identity_links (issuer, subject, user_id, created_at) \
+                             VALUES ($1, $2, $3, $4) ON CONFLICT(issuer, subject) DO NOTHING",
+                        )
+                        .bind(issuer)
+                        .bind(subject)
+                        .bind(user_id)
+                        .bind(now)
+                        .execute(&self.pool)
+                        .await
+                        .map(|r| r.rows_affected() == 1)
+                        .map_err(unavailable)
+                    })
+                    .await?;
+                    self.after_write().await;
+                    Ok(linked)
                 }
             }
         }

@@ -57,6 +57,28 @@ pub trait UserStore: Send + Sync + 'static {
     /// Creates the user, or replaces the user with the same username (keeping that user's id).
     /// Returns the user as stored.
     async fn upsert(&self, user: User) -> Result<User, StoreError>;
+    /// Users whose email is exactly `email` (byte for byte), at most `limit` of them: an
+    /// upstream login links by verified email only when this finds exactly one. The default
+    /// pages through [`list`](Self::list); stores with an index answer directly.
+    async fn find_by_email(&self, email: &str, limit: usize) -> Result<Vec<User>, StoreError> {
+        let mut found = Vec::new();
+        let mut after: Option<String> = None;
+        loop {
+            let page = self.list(after.as_deref(), 500).await?;
+            let Some(last) = page.last() else {
+                return Ok(found);
+            };
+            after = Some(last.username.clone());
+            for user in page {
+                if user.email.as_deref() == Some(email) {
+                    found.push(user);
+                    if found.len() >= limit {
+                        return Ok(found);
+                    }
+                }
+            }
+        }
+    }
     /// Replaces a user's password hash (rehash on login, password change).
     async fn update_password_hash(&self, id: &str, hash: &PasswordHash) -> Result<(), StoreError>;
     /// Disables or re-enables a user.

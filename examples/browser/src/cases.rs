@@ -321,3 +321,125 @@ async fn redeem(server: &Server, code: &str) {
     let (_, claims) = tokenward_contract::client::decode_jwt(access);
     assert_eq!(claims["client_id"], THIRD_PARTY_CLIENT, "{claims}");
 }
+
+/// The downstream server's client at the upstream server: first-party (no consent page), its
+/// callback on loopback (any port matches).
+const UPSTREAM_CLIENTS_FILE: &str = r#"[{
+  "client_id": "downstream",
+  "client_secret_hash": "SECRET_HASH",
+  "redirect_uris": ["http://127.0.0.1/upstream/callback"],
+  "grant_types": ["authorization_code"],
+  "scopes": ["openid", "profile", "email"],
+  "name": "Downstream",
+  "first_party": true
+}]"#;
+const UPSTREAM_SECRET: &str = "browser-test upstream secret";
+
+/// Login with another provider: a second server is the first one's upstream provider. The demo
+/// page of the first, its login page's "Log in with" button, the second's login page, and back
+/// on the first's demo callback with its tokens, for a user created at this first login (the
+/// demo user of the first server has the same name and is not the one logged in).
+pub async fn login_through_another_server(bin: &Path) {
+    let upstream_work = Workdir::new();
+    let hash = tokenward::password::PasswordHasher::builder()
+        .params(
+            tokenward::password::Argon2Params::new(
+                tokenward::password::Argon2Params::MIN_MEMORY_KIB,
+                1,
+                1,
+            )
+            .expect("argon2 parameters"),
+        )
+        .build()
+        .expect("hasher")
+        .hash(&secrecy::SecretString::from(UPSTREAM_SECRET.to_owned()))
+        .expect("hash");
+    let clients = upstream_work.path("clients.json");
+    std::fs::write(
+        &clients,
+        UPSTREAM_CLIENTS_FILE.replace("SECRET_HASH", hash.expose_secret()),
+    )
+    .expect("write clients file");
+    let (upstream, upstream_password) = start_server(
+        bin,
+        &upstream_work,
+        &["--clients".into(), clients.display().to_string()],
+    )
+    .await;
+    let work = Workdir::new();
+    let (server, local_password) = start_server(
+        bin,
+        &work,
+        &[
+            "--upstream-issuer".into(),
+            upstream.base.clone(),
+            "--upstream-client-id".into(),
+            "downstream".into(),
+            "--upstream-client-secret".into(),
+            UPSTREAM_SECRET.into(),
+            "--upstream-name".into(),
+            "the Upstream".into(),
+            "--upstream-create-users".into(),
+            "on".into(),
+            "--upstream-user-scopes".into(),
+            "items:read".into(),
+        ],
+    )
+    .await;
+    let driver = Chromedriver::start().await;
+    let browser = driver.session().await;
+
+    open_demo_login(&browser, &server).await;
+    assert_eq!(
+        browser.text("#upstream-login").await,
+        "Log in with the Upstream"
+    );
+    browser.click("#upstream-login").await;
+    expect_login_page(&browser).await;
+    let at = browser.url().await;
+    assert!(
+        at.as_str()
+            .starts_with(&format!("{}/authorize?", upstream.base)),
+        "the button should lead to the upstream's /authorize, not {at}"
+    );
+    sign_in(&browser, DEMO_USER, &upstream_password).await;
+
+    // Back at this server's demo callback, with this server's token.
+    browser.element("#welcome").await;
+    let url = browser.url().await;
+    assert!(
+        url.as_str().starts_with(&server.url("/demo/callback")),
+        "should land on this server's demo callback, not {url}\n{}",
+        browser.describe().await
+    );
+    let claims: Value =
+        serde_json::from_str(&browser.text("#claims").await).expect("#claims is JSON");
+    assert_eq!(claims["iss"], server.base.as_str(), "{claims}");
+    assert_eq!(claims["client_id"], "demo", "{claims}");
+    assert_eq!(
+        claims["scope"], "items:read",
+        "the new user's scopes: {claims}"
+    );
+    let local = HttpClient::new(&server)
+        .form(
+            "/token",
+            &format!(
+                "grant_type=password&username={DEMO_USER}&password={}",
+                enc(&local_password)
+            ),
+        )
+        .await;
+    assert_eq!(local.status, 200, "{}", local.text());
+    let (_, local_claims) = tokenward_contract::client::decode_jwt(
+        local.json()["access_token"].as_str().expect("access_token"),
+    );
+    assert_ne!(
+        claims["sub"], local_claims["sub"],
+        "a name the upstream prefers never links to the local user of that name"
+    );
+
+    browser.close().await;
+    drop(driver);
+    server.terminate().await;
+    upstream.terminate().await;
+}

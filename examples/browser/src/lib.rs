@@ -31,7 +31,8 @@ macro_rules! browser_suite {
         $crate::browser_suite!(@each $bin;
             demo_login_through_the_login_page,
             wrong_password_shows_the_error,
-            consent_page_for_a_third_party_client
+            consent_page_for_a_third_party_client,
+            login_through_another_server
         );
     };
     (@each $bin:expr; $($case:ident),* $(,)?) => {

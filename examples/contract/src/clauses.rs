@@ -3,6 +3,7 @@
 pub use crate::code_flow::*;
 pub use crate::openid::*;
 pub use crate::openid_rp::*;
+pub use crate::upstream::*;
 
 use std::path::Path;
 use std::sync::Arc;

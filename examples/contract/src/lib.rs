@@ -21,6 +21,7 @@ pub mod fixture;
 pub mod openid;
 pub mod openid_rp;
 pub mod server;
+pub mod upstream;
 pub mod user_agent;
 
 /// Generates one `#[tokio::test]` per contract clause against the server binary `$bin`.
@@ -73,7 +74,9 @@ macro_rules! contract_suite {
             discovery_documents_describe_the_provider,
             id_token_and_userinfo_from_the_code_flow,
             userinfo_claims_follow_the_scopes,
-            openidconnect_crate_completes_the_flow
+            openidconnect_crate_completes_the_flow,
+            login_through_a_second_server,
+            upstream_refusals_end_on_error_pages
         );
         $crate::contract_suite!(@ignored $bin;
             "needs PostgreSQL and Redis: set TOKENWARD_TEST_POSTGRES_URL and TOKENWARD_TEST_REDIS_URL, run with --ignored";

@@ -106,6 +106,37 @@ pub struct Config {
     /// The first-party password grant at /token; `off` leaves only the code flow.
     #[arg(long, value_enum, default_value_t = Switch::On)]
     pub password_grant: Switch,
+
+    /// An OpenID provider users may log in with (its issuer URL; discovery from
+    /// `<URL>/.well-known/openid-configuration`). Register `<issuer>/upstream/callback` there.
+    #[arg(long, env = "TOKENWARD_UPSTREAM_ISSUER")]
+    pub upstream_issuer: Option<String>,
+
+    /// This server's client id at the upstream provider.
+    #[arg(
+        long,
+        env = "TOKENWARD_UPSTREAM_CLIENT_ID",
+        requires = "upstream_issuer"
+    )]
+    pub upstream_client_id: Option<String>,
+
+    /// This server's client secret there (prefer the environment variable: flags show in `ps`).
+    #[arg(long, env = "TOKENWARD_UPSTREAM_CLIENT_SECRET", hide_env_values = true)]
+    pub upstream_client_secret: Option<String>,
+
+    /// The login page's button label (default: the provider's host).
+    #[arg(long)]
+    pub upstream_name: Option<String>,
+
+    /// Create a local user at a first upstream login that matches no user; `off` links only to
+    /// an existing user with the same verified email.
+    #[arg(long, value_enum, default_value_t = Switch::Off)]
+    pub upstream_create_users: Switch,
+
+    /// Scopes of the users --upstream-create-users creates (space-separated; default none, so
+    /// they get only the OpenID identity scopes until an operator grants more).
+    #[arg(long, default_value = "")]
+    pub upstream_user_scopes: String,
 }
 
 /// `on` or `off`.

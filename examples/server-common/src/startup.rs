@@ -11,7 +11,7 @@ use secrecy::SecretString;
 use tokenward::TokenIssuer;
 use tokenward::keys::{KeyAlgorithm, KeySet};
 use tokenward::password::PasswordHasher;
-use tokenward::provider::{self, AuthorizationServer, Client, GrantType};
+use tokenward::provider::{self, AuthorizationServer, Client, GrantType, UpstreamProvider};
 use tokenward::store::{self, StoreError, User, UserStore};
 use tokenward::token::{Scopes, TokenCodec};
 
@@ -189,15 +189,19 @@ pub async fn start(config: &Config) -> Result<Started, StartupError> {
         .await
         .map_err(|e| fail(format!("--database-url: {e}")))?;
 
-    let server = AuthorizationServer::builder(
+    let mut builder = AuthorizationServer::builder(
         issuer.clone(),
         stores.clients.clone(),
         stores.authorizations.clone(),
         issuer_url.clone(),
     )
-    .password_grant(config.password_grant == Switch::On)
-    .build()
-    .map_err(|e| fail(format!("--issuer {issuer_url:?}: {e}")))?;
+    .password_grant(config.password_grant == Switch::On);
+    if let Some(upstream) = upstream_provider(config)? {
+        builder = builder.upstream(upstream);
+    }
+    let server = builder
+        .build()
+        .map_err(|e| fail(format!("--issuer {issuer_url:?}: {e}")))?;
     register_clients(&server, clients, &issuer_url).await?;
 
     match imported {
@@ -245,6 +249,35 @@ fn to_i64(secs: u64) -> i64 {
 }
 
 /// In an empty store, creates `johndoe` with a random password printed once.
+/// The `--upstream-*` flags as a provider (discovered at the first login, so a provider that is
+/// down now does not stop this server).
+fn upstream_provider(config: &Config) -> Result<Option<UpstreamProvider>, StartupError> {
+    let Some(issuer) = &config.upstream_issuer else {
+        if config.upstream_client_id.is_some() || config.upstream_client_secret.is_some() {
+            return Err(fail("--upstream-client-id/-secret need --upstream-issuer"));
+        }
+        return Ok(None);
+    };
+    let Some(client_id) = &config.upstream_client_id else {
+        return Err(fail("--upstream-issuer needs --upstream-client-id"));
+    };
+    let scopes = Scopes::parse(&config.upstream_user_scopes)
+        .map_err(|e| fail(format!("--upstream-user-scopes: {e}")))?;
+    let mut builder = UpstreamProvider::builder(issuer.clone(), client_id.clone())
+        .create_users(config.upstream_create_users == Switch::On)
+        .new_user_scopes(scopes);
+    if let Some(secret) = &config.upstream_client_secret {
+        builder = builder.client_secret(SecretString::from(secret.clone()));
+    }
+    if let Some(name) = &config.upstream_name {
+        builder = builder.name(name.clone());
+    }
+    builder
+        .build()
+        .map(Some)
+        .map_err(|e| fail(format!("--upstream-issuer {issuer:?}: {e}")))
+}
+
 async fn create_demo_user(issuer: &TokenIssuer, users: &dyn UserStore) -> Result<(), StartupError> {
     let existing = users
         .list(None, 1)

@@ -85,6 +85,19 @@ impl Tokenward {
                         provider::OAUTH_METADATA_PATH,
                         "GET",
                         vec![web::get().to(discovery)],
+                    ))
+                    .service(
+                        resource(
+                            provider::UPSTREAM_START_PATH,
+                            "POST",
+                            vec![web::post().to(upstream_start)],
+                        )
+                        .app_data(form_limit.clone()),
+                    )
+                    .service(resource(
+                        provider::UPSTREAM_CALLBACK_PATH,
+                        "GET",
+                        vec![web::get().to(upstream_callback)],
                     ));
             }
         }
@@ -230,6 +243,24 @@ async fn userinfo(request: HttpRequest) -> HttpResponse {
         return server_error();
     };
     into_actix(&server.userinfo(&headers_of(&request)).await)
+}
+
+async fn upstream_start(request: HttpRequest, body: web::Bytes) -> HttpResponse {
+    let Some((_, server)) = server_of(&request) else {
+        return server_error();
+    };
+    into_actix(&server.upstream_start(&headers_of(&request), &body).await)
+}
+
+async fn upstream_callback(request: HttpRequest) -> HttpResponse {
+    let Some((_, server)) = server_of(&request) else {
+        return server_error();
+    };
+    into_actix(
+        &server
+            .upstream_callback(&headers_of(&request), request.query_string())
+            .await,
+    )
 }
 
 async fn discovery(request: HttpRequest) -> HttpResponse {

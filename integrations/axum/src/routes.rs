@@ -30,8 +30,10 @@ impl Tokenward {
     ///
     /// With an [authorization server](Tokenward::authorization_server), also `GET /authorize`,
     /// `POST /authorize/login`, `POST /authorize/consent`, `GET|POST /logout`,
-    /// `POST /introspect`, `GET|POST /userinfo` and the discovery documents at
-    /// `/.well-known/openid-configuration` and `/.well-known/oauth-authorization-server`.
+    /// `POST /introspect`, `GET|POST /userinfo`, the discovery documents at
+    /// `/.well-known/openid-configuration` and `/.well-known/oauth-authorization-server`, and
+    /// login through an upstream provider (`POST /upstream/start`, `GET /upstream/callback`;
+    /// an error page unless the server was built with one).
     pub fn routes<S: Clone + Send + Sync + 'static>(&self) -> Router<S> {
         let mut router = Router::new()
             .route("/token", post(token))
@@ -46,7 +48,9 @@ impl Tokenward {
                 .route("/introspect", post(introspect))
                 .route(provider::USERINFO_PATH, get(userinfo).post(userinfo))
                 .route(provider::OPENID_CONFIGURATION_PATH, get(discovery))
-                .route(provider::OAUTH_METADATA_PATH, get(discovery));
+                .route(provider::OAUTH_METADATA_PATH, get(discovery))
+                .route(provider::UPSTREAM_START_PATH, post(upstream_start))
+                .route(provider::UPSTREAM_CALLBACK_PATH, get(upstream_callback));
         }
         router
             .layer(DefaultBodyLimit::max(oauth2::MAX_FORM_BYTES))
@@ -131,6 +135,32 @@ async fn introspect(State(tokenward): State<Tokenward>, headers: HeaderMap, body
 async fn userinfo(State(tokenward): State<Tokenward>, headers: HeaderMap) -> Reply {
     match tokenward.endpoints.server() {
         Some(server) => Reply(server.userinfo(&headers).await),
+        None => no_server(),
+    }
+}
+
+async fn upstream_start(
+    State(tokenward): State<Tokenward>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Reply {
+    match tokenward.endpoints.server() {
+        Some(server) => Reply(server.upstream_start(&headers, &body).await),
+        None => no_server(),
+    }
+}
+
+async fn upstream_callback(
+    State(tokenward): State<Tokenward>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Reply {
+    match tokenward.endpoints.server() {
+        Some(server) => Reply(
+            server
+                .upstream_callback(&headers, query.as_deref().unwrap_or_default())
+                .await,
+        ),
         None => no_server(),
     }
 }

@@ -1,0 +1,546 @@
+//! Login through another OpenID provider ("upstream"): this server is the OpenID client there.
+//! [`UpstreamProvider`] does the relying-party half with the `openidconnect` crate: discovery
+//! from the issuer URL, the authorization URL with PKCE S256, `state` and `nonce`, the code
+//! exchange, and the id_token's verification (signature from the provider's JWKS, `iss`, `aud`,
+//! `exp`, `nonce`). An id_token signed with a key the cached JWKS lacks makes it fetch the JWKS
+//! again once (the provider rotated its keys), never accept the token unverified.
+//!
+//! The browser side (the login page's button, `GET /upstream/callback`, linking the identity to
+//! a local user) is [`AuthorizationServer`](super::AuthorizationServer)'s, once the builder was
+//! given a provider ([`AuthorizationServerBuilder::upstream`](super::AuthorizationServerBuilder::upstream)).
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use openidconnect::core::{
+    CoreAuthenticationFlow, CoreClient, CoreGenderClaim, CoreIdTokenClaims, CoreJsonWebKeySet,
+    CoreProviderMetadata, CoreUserInfoClaims,
+};
+use openidconnect::{
+    AuthorizationCode, ClaimsVerificationError, ClientId, ClientSecret, CsrfToken,
+    EmptyAdditionalClaims, HttpRequest, HttpResponse, IssuerUrl, Nonce, OAuth2TokenResponse,
+    PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, RequestTokenError, Scope,
+    SignatureVerificationError, SubjectIdentifier, TokenResponse,
+};
+use secrecy::{ExposeSecret, SecretString};
+use tokio::sync::{Mutex, RwLock};
+
+use crate::token::Scopes;
+
+/// The largest response body read from the upstream provider.
+const MAX_RESPONSE_BYTES: usize = 1024 * 1024;
+/// A JWKS is fetched again for an unknown `kid` at most this often: a provider that keeps
+/// signing with an unpublished key cannot make every callback a fetch.
+const JWKS_REFETCH_INTERVAL: Duration = Duration::from_secs(10);
+
+type BoxedFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;
+
+/// A failure of the HTTP client talking to the upstream provider.
+#[derive(Debug, thiserror::Error)]
+#[error("upstream request failed: {0}")]
+pub struct UpstreamHttpError(pub String);
+
+/// The HTTP client for the upstream provider's discovery, JWKS and token endpoints. The default
+/// ([`ReqwestHttp`]) follows no redirects and times out; tests substitute their own provider.
+#[async_trait]
+pub trait UpstreamHttp: Send + Sync + 'static {
+    /// Sends one request and returns the whole response.
+    async fn send(
+        &self,
+        request: http::Request<Vec<u8>>,
+    ) -> Result<http::Response<Vec<u8>>, UpstreamHttpError>;
+}
+
+/// [`UpstreamHttp`] over `reqwest` (rustls): no redirects (the `openidconnect` crate's advice,
+/// against SSRF), 5 s to connect, 10 s per request, bodies up to 1 MiB.
+#[derive(Clone, Debug)]
+pub struct ReqwestHttp {
+    client: reqwest::Client,
+}
+
+impl ReqwestHttp {
+    /// A client with the limits above.
+    pub fn new() -> Result<Self, UpstreamHttpError> {
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .connect_timeout(Duration::from_secs(5))
+            .timeout(Duration::from_secs(10))
+            .build()
+            .map_err(|e| UpstreamHttpError(e.to_string()))?;
+        Ok(Self { client })
+    }
+}
+
+#[async_trait]
+impl UpstreamHttp for ReqwestHttp {
+    async fn send(
+        &self,
+        request: http::Request<Vec<u8>>,
+    ) -> Result<http::Response<Vec<u8>>, UpstreamHttpError> {
+        let failed = |e: reqwest::Error| UpstreamHttpError(e.without_url().to_string());
+        let (parts, body) = request.into_parts();
+        let mut response = self
+            .client
+            .request(parts.method, parts.uri.to_string())
+            .headers(parts.headers)
+            .body(body)
+            .send()
+            .await
+            .map_err(failed)?;
+        let mut answer = http::Response::builder().status(response.status());
+        if let Some(headers) = answer.headers_mut() {
+            *headers = response.headers().clone();
+        }
+        let mut body = Vec::new();
+        while let Some(chunk) = response.chunk().await.map_err(failed)? {
+            if body.len() + chunk.len() > MAX_RESPONSE_BYTES {
+                return Err(UpstreamHttpError("response body too large".into()));
+            }
+            body.extend_from_slice(&chunk);
+        }
+        answer
+            .body(body)
+            .map_err(|e| UpstreamHttpError(e.to_string()))
+    }
+}
+
+/// [`UpstreamHttp`] as `openidconnect`'s client. A named type rather than a closure: its boxed
+/// `Send` future keeps the handlers' futures `Send` (axum requires it), which the compiler cannot
+/// prove through a closure's higher-ranked bounds.
+struct HttpAdapter(Arc<dyn UpstreamHttp>);
+
+impl<'c> openidconnect::AsyncHttpClient<'c> for HttpAdapter {
+    type Error = UpstreamHttpError;
+    type Future = BoxedFuture<'c, Result<HttpResponse, UpstreamHttpError>>;
+
+    fn call(&'c self, request: HttpRequest) -> Self::Future {
+        Box::pin(self.0.send(request))
+    }
+}
+
+/// Why an [`UpstreamProvider`] cannot be built.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum UpstreamConfigError {
+    /// The issuer is not an absolute http(s) URL.
+    #[error("the upstream issuer must be an absolute http or https URL")]
+    IssuerUrl,
+    /// The client id is empty.
+    #[error("the upstream client id must not be empty")]
+    ClientId,
+    /// The HTTP client could not be created.
+    #[error("the HTTP client for the upstream provider cannot be created: {0}")]
+    Http(String),
+}
+
+/// Why an upstream login failed. The messages name the kind of failure, never a token.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum UpstreamError {
+    /// Discovery, the JWKS or the token endpoint did not answer usefully.
+    #[error("the upstream provider cannot be reached")]
+    Unreachable,
+    /// The token endpoint refused the code (`invalid_grant` and the like).
+    #[error("the upstream provider refused the code: {0}")]
+    Refused(String),
+    /// The token response had no id_token.
+    #[error("the upstream provider sent no id_token")]
+    NoIdToken,
+    /// The id_token failed verification.
+    #[error("the upstream id_token is not valid: {0}")]
+    InvalidIdToken(&'static str),
+}
+
+/// Who the upstream provider says logged in, from a verified id_token.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct UpstreamIdentity {
+    /// The provider's issuer (the id_token's verified `iss`).
+    pub issuer: String,
+    /// The id_token's `sub`.
+    pub subject: String,
+    /// `email`, if sent.
+    pub email: Option<String>,
+    /// `email_verified`: `true` only if the provider said so.
+    pub email_verified: bool,
+    /// `preferred_username`, if sent.
+    pub preferred_username: Option<String>,
+    /// `name`, if sent.
+    pub name: Option<String>,
+}
+
+/// An authorization request sent to the upstream provider, with what the callback needs.
+pub(crate) struct UpstreamRedirect {
+    pub(crate) url: String,
+    pub(crate) state: String,
+    pub(crate) nonce: String,
+    pub(crate) pkce_verifier: String,
+}
+
+/// Another OpenID provider users may log in with. Cheap to clone.
+#[derive(Clone)]
+pub struct UpstreamProvider {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    issuer: IssuerUrl,
+    client_id: ClientId,
+    client_secret: Option<SecretString>,
+    name: String,
+    create_users: bool,
+    new_user_scopes: Scopes,
+    http: Arc<dyn UpstreamHttp>,
+    metadata: RwLock<Option<Arc<CoreProviderMetadata>>>,
+    last_jwks_fetch: Mutex<Option<Instant>>,
+}
+
+impl fmt::Debug for UpstreamProvider {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("UpstreamProvider")
+            .field("issuer", &self.inner.issuer.as_str())
+            .field("client_id", &self.inner.client_id.as_str())
+            .field("name", &self.inner.name)
+            .field("create_users", &self.inner.create_users)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Builds an [`UpstreamProvider`].
+pub struct UpstreamProviderBuilder {
+    issuer: String,
+    client_id: String,
+    client_secret: Option<SecretString>,
+    name: Option<String>,
+    create_users: bool,
+    new_user_scopes: Scopes,
+    http: Option<Arc<dyn UpstreamHttp>>,
+}
+
+impl fmt::Debug for UpstreamProviderBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("UpstreamProviderBuilder")
+            .field("issuer", &self.issuer)
+            .field("client_id", &self.client_id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl UpstreamProviderBuilder {
+    /// The client secret at the provider (`client_secret_basic`); without one, this server is
+    /// a public client there (PKCE only).
+    pub fn client_secret(mut self, secret: SecretString) -> Self {
+        self.client_secret = Some(secret);
+        self
+    }
+
+    /// The button label on the login page (default: the issuer's host).
+    pub fn name(mut self, name: impl Into<String>) -> Self {
+        self.name = Some(name.into());
+        self
+    }
+
+    /// Whether a first login of an identity that matches no local user creates one (default
+    /// `false`: such a login gets an error page).
+    pub fn create_users(mut self, create: bool) -> Self {
+        self.create_users = create;
+        self
+    }
+
+    /// The scopes a user created at an upstream login gets (default none: only the OpenID
+    /// identity scopes, until an operator grants more).
+    pub fn new_user_scopes(mut self, scopes: Scopes) -> Self {
+        self.new_user_scopes = scopes;
+        self
+    }
+
+    /// The HTTP client (default [`ReqwestHttp`]).
+    pub fn http_client(mut self, http: Arc<dyn UpstreamHttp>) -> Self {
+        self.http = Some(http);
+        self
+    }
+
+    /// Checks the settings. Discovery happens at the first login, so a provider that is down
+    /// when this server starts only makes its button show an error page until it is back.
+    pub fn build(self) -> Result<UpstreamProvider, UpstreamConfigError> {
+        let url = url::Url::parse(&self.issuer).map_err(|_| UpstreamConfigError::IssuerUrl)?;
+        let host = match (url.scheme(), url.host_str()) {
+            ("http" | "https", Some(host)) => host.to_owned(),
+            _ => return Err(UpstreamConfigError::IssuerUrl),
+        };
+        if self.client_id.is_empty() {
+            return Err(UpstreamConfigError::ClientId);
+        }
+        let http = match self.http {
+            Some(http) => http,
+            None => Arc::new(ReqwestHttp::new().map_err(|e| UpstreamConfigError::Http(e.0))?),
+        };
+        Ok(UpstreamProvider {
+            inner: Arc::new(Inner {
+                issuer: IssuerUrl::new(self.issuer).map_err(|_| UpstreamConfigError::IssuerUrl)?,
+                client_id: ClientId::new(self.client_id),
+                client_secret: self.client_secret,
+                name: self.name.unwrap_or(host),
+                create_users: self.create_users,
+                new_user_scopes: self.new_user_scopes,
+                http,
+                metadata: RwLock::new(None),
+                last_jwks_fetch: Mutex::new(None),
+            }),
+        })
+    }
+}
+
+impl UpstreamProvider {
+    /// A builder for the provider at `issuer` (its discovery document is
+    /// `<issuer>/.well-known/openid-configuration`), where this server is client `client_id`.
+    pub fn builder(
+        issuer: impl Into<String>,
+        client_id: impl Into<String>,
+    ) -> UpstreamProviderBuilder {
+        UpstreamProviderBuilder {
+            issuer: issuer.into(),
+            client_id: client_id.into(),
+            client_secret: None,
+            name: None,
+            create_users: false,
+            new_user_scopes: Scopes::default(),
+            http: None,
+        }
+    }
+
+    /// The provider's issuer URL.
+    pub fn issuer(&self) -> &str {
+        self.inner.issuer.as_str()
+    }
+
+    /// The button label.
+    pub fn name(&self) -> &str {
+        &self.inner.name
+    }
+
+    /// Whether unmatched identities create local users.
+    pub fn creates_users(&self) -> bool {
+        self.inner.create_users
+    }
+
+    /// The scopes of users created at an upstream login.
+    pub fn new_user_scopes(&self) -> &Scopes {
+        &self.inner.new_user_scopes
+    }
+
+    /// The provider's metadata: discovered once, then kept (a failed discovery is retried at
+    /// the next login).
+    async fn metadata(&self) -> Result<Arc<CoreProviderMetadata>, UpstreamError> {
+        if let Some(metadata) = self.inner.metadata.read().await.as_ref() {
+            return Ok(Arc::clone(metadata));
+        }
+        let send = HttpAdapter(Arc::clone(&self.inner.http));
+        let discovered = CoreProviderMetadata::discover_async(self.inner.issuer.clone(), &send)
+            .await
+            .map_err(|e| {
+                tracing::warn!(issuer = %self.inner.issuer.as_str(), error = %e, "upstream discovery failed");
+                UpstreamError::Unreachable
+            })?;
+        let discovered = Arc::new(discovered);
+        *self.inner.metadata.write().await = Some(Arc::clone(&discovered));
+        Ok(discovered)
+    }
+
+    fn client(
+        &self,
+        metadata: &CoreProviderMetadata,
+        redirect_uri: &str,
+    ) -> Result<
+        CoreClient<
+            openidconnect::EndpointSet,
+            openidconnect::EndpointNotSet,
+            openidconnect::EndpointNotSet,
+            openidconnect::EndpointNotSet,
+            openidconnect::EndpointMaybeSet,
+            openidconnect::EndpointMaybeSet,
+        >,
+        UpstreamError,
+    > {
+        let redirect = RedirectUrl::new(redirect_uri.to_owned())
+            .map_err(|_| UpstreamError::InvalidIdToken("redirect URI"))?;
+        Ok(CoreClient::from_provider_metadata(
+            metadata.clone(),
+            self.inner.client_id.clone(),
+            self.inner
+                .client_secret
+                .as_ref()
+                .map(|s| ClientSecret::new(s.expose_secret().to_owned())),
+        )
+        .set_redirect_uri(redirect))
+    }
+
+    /// The authorization request to send the browser to, with fresh `state`, `nonce` and PKCE
+    /// verifier.
+    pub(crate) async fn redirect(
+        &self,
+        redirect_uri: &str,
+    ) -> Result<UpstreamRedirect, UpstreamError> {
+        let metadata = self.metadata().await?;
+        let client = self.client(&metadata, redirect_uri)?;
+        let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+        let (url, state, nonce) = client
+            .authorize_url(
+                CoreAuthenticationFlow::AuthorizationCode,
+                CsrfToken::new_random,
+                Nonce::new_random,
+            )
+            .add_scope(Scope::new("email".into()))
+            .add_scope(Scope::new("profile".into()))
+            .set_pkce_challenge(challenge)
+            .url();
+        Ok(UpstreamRedirect {
+            url: url.to_string(),
+            state: state.secret().clone(),
+            nonce: nonce.secret().clone(),
+            pkce_verifier: verifier.secret().clone(),
+        })
+    }
+
+    /// Exchanges `code` and verifies the id_token that comes back.
+    pub(crate) async fn exchange(
+        &self,
+        redirect_uri: &str,
+        code: &str,
+        pkce_verifier: &str,
+        nonce: &str,
+    ) -> Result<UpstreamIdentity, UpstreamError> {
+        let metadata = self.metadata().await?;
+        let client = self.client(&metadata, redirect_uri)?;
+        let send = HttpAdapter(Arc::clone(&self.inner.http));
+        let request = client
+            .exchange_code(AuthorizationCode::new(code.to_owned()))
+            .map_err(|_| UpstreamError::Unreachable)?
+            .set_pkce_verifier(PkceCodeVerifier::new(pkce_verifier.to_owned()));
+        let response = request.request_async(&send).await.map_err(|e| match e {
+            RequestTokenError::ServerResponse(error) => {
+                UpstreamError::Refused(error.error().to_string())
+            }
+            // An answer that does not parse, an id_token whose claims do not parse among it.
+            RequestTokenError::Parse(..) => UpstreamError::InvalidIdToken("malformed response"),
+            other => {
+                tracing::warn!(error = %other, "upstream token request failed");
+                UpstreamError::Unreachable
+            }
+        })?;
+        let id_token = response.id_token().ok_or(UpstreamError::NoIdToken)?;
+        let nonce = Nonce::new(nonce.to_owned());
+        let first_try = id_token
+            .claims(&client.id_token_verifier(), &nonce)
+            .map(identity);
+        let (identity, client) = match first_try {
+            Ok(identity) => (identity, client),
+            Err(ClaimsVerificationError::SignatureVerification(
+                SignatureVerificationError::NoMatchingKey,
+            )) => {
+                // Signed with a key the cached JWKS lacks: the provider may have rotated. Fetch
+                // the JWKS again (at most once per interval) and verify once more.
+                let metadata = self.refetch_jwks(&metadata, &send).await?;
+                let client = self.client(&metadata, redirect_uri)?;
+                let identity = id_token
+                    .claims(&client.id_token_verifier(), &nonce)
+                    .map(identity)
+                    .map_err(|e| UpstreamError::InvalidIdToken(reason(&e)))?;
+                (identity, client)
+            }
+            Err(e) => return Err(UpstreamError::InvalidIdToken(reason(&e))),
+        };
+        // The id_token may carry only `sub` (tokenward's do): the profile and email come from
+        // userinfo, which must be about the same subject. Without it, the id_token's claims.
+        let Ok(request) = client.user_info(
+            response.access_token().clone(),
+            Some(SubjectIdentifier::new(identity.subject.clone())),
+        ) else {
+            return Ok(identity);
+        };
+        match request
+            .request_async::<EmptyAdditionalClaims, _, CoreGenderClaim>(&send)
+            .await
+        {
+            Ok(info) => Ok(with_userinfo(identity, &info)),
+            Err(e) => {
+                tracing::warn!(error = %e, "upstream userinfo failed; using the id_token's claims");
+                Ok(identity)
+            }
+        }
+    }
+
+    async fn refetch_jwks(
+        &self,
+        stale: &Arc<CoreProviderMetadata>,
+        send: &HttpAdapter,
+    ) -> Result<Arc<CoreProviderMetadata>, UpstreamError> {
+        let mut last = self.inner.last_jwks_fetch.lock().await;
+        if last.is_some_and(|at| at.elapsed() < JWKS_REFETCH_INTERVAL) {
+            // Fetched moments ago (by this login or another): use what is cached now.
+            let current = self.inner.metadata.read().await.clone();
+            return match current {
+                Some(current) if !Arc::ptr_eq(&current, stale) => Ok(current),
+                _ => Err(UpstreamError::InvalidIdToken("signed by an unknown key")),
+            };
+        }
+        let jwks = CoreJsonWebKeySet::fetch_async(stale.jwks_uri(), send)
+            .await
+            .map_err(|_| UpstreamError::Unreachable)?;
+        *last = Some(Instant::now());
+        let renewed = Arc::new(stale.as_ref().clone().set_jwks(jwks));
+        *self.inner.metadata.write().await = Some(Arc::clone(&renewed));
+        Ok(renewed)
+    }
+}
+
+/// Fills what the id_token left out from userinfo; an email and its `email_verified` always
+/// come from the same document.
+fn with_userinfo(mut identity: UpstreamIdentity, info: &CoreUserInfoClaims) -> UpstreamIdentity {
+    if identity.email.is_none() {
+        identity.email = info.email().map(|e| e.as_str().to_owned());
+        identity.email_verified = info.email_verified() == Some(true);
+    }
+    if identity.preferred_username.is_none() {
+        identity.preferred_username = info.preferred_username().map(|u| u.as_str().to_owned());
+    }
+    if identity.name.is_none() {
+        identity.name = info
+            .name()
+            .and_then(|n| n.get(None))
+            .map(|n| n.as_str().to_owned());
+    }
+    identity
+}
+
+fn identity(claims: &CoreIdTokenClaims) -> UpstreamIdentity {
+    UpstreamIdentity {
+        issuer: claims.issuer().as_str().to_owned(),
+        subject: claims.subject().as_str().to_owned(),
+        email: claims.email().map(|e| e.as_str().to_owned()),
+        email_verified: claims.email_verified() == Some(true),
+        preferred_username: claims.preferred_username().map(|u| u.as_str().to_owned()),
+        name: claims
+            .name()
+            .and_then(|n| n.get(None))
+            .map(|n| n.as_str().to_owned()),
+    }
+}
+
+/// What failed, as a fixed phrase: the library's message may quote claim values.
+fn reason(error: &ClaimsVerificationError) -> &'static str {
+    match error {
+        ClaimsVerificationError::Expired(_) => "expired",
+        ClaimsVerificationError::InvalidAudience(_) => "wrong audience",
+        ClaimsVerificationError::InvalidIssuer(_) => "wrong issuer",
+        ClaimsVerificationError::InvalidNonce(_) => "wrong nonce",
+        ClaimsVerificationError::InvalidSubject(_) => "bad subject",
+        ClaimsVerificationError::SignatureVerification(
+            SignatureVerificationError::NoMatchingKey,
+        ) => "signed by an unknown key",
+        ClaimsVerificationError::SignatureVerification(_) => "bad signature",
+        _ => "rejected",
+    }
+}
