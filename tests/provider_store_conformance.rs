@@ -195,6 +195,7 @@ async fn upstream_logins_are_taken_once(store: Arc<dyn AuthorizationStore>) {
         browser: secret_digest("browser"),
         pkce_verifier: "verifier".into(),
         nonce: "nonce".into(),
+        started_at: 3_999_999_400,
         expires_at: 4_000_000_000,
     };
     let digest = secret_digest("upstream-state");
@@ -218,6 +219,7 @@ async fn upstream_logins_are_taken_once(store: Arc<dyn AuthorizationStore>) {
     assert_eq!(taken[0].pkce_verifier, "verifier");
     assert_eq!(taken[0].nonce, "nonce");
     assert_eq!(taken[0].browser, login.browser);
+    assert_eq!(taken[0].started_at, login.started_at);
     assert!(store.take_upstream_login(&digest).await.unwrap().is_none());
 }
 

@@ -166,7 +166,9 @@ impl UpstreamHttp for FakeProvider {
                     "jwks_uri": format!("{UPSTREAM}/jwks"),
                     "response_types_supported": ["code"],
                     "subject_types_supported": ["public"],
-                    "id_token_signing_alg_values_supported": ["RS256"],
+                    // HS256 too, so the pin to asymmetric algorithms is what refuses an
+                    // id_token MACed with the client secret.
+                    "id_token_signing_alg_values_supported": ["RS256", "HS256"],
                 }),
             ),
             "/jwks" => {
@@ -317,9 +319,13 @@ fn param(url: &url::Url, name: &str) -> Option<String> {
 }
 
 fn authorize_query() -> String {
+    authorize_query_with("")
+}
+
+fn authorize_query_with(extra: &str) -> String {
     format!(
         "response_type=code&client_id=app&redirect_uri={}&scope=openid+items%3Aread&state=s\
-         &code_challenge={}&code_challenge_method=S256",
+         &code_challenge={}&code_challenge_method=S256{extra}",
         form_urlencoded::byte_serialize(REDIRECT.as_bytes()).collect::<String>(),
         CodeChallenge::of_verifier(VERIFIER).as_str()
     )
@@ -335,10 +341,16 @@ struct AtUpstream {
 
 /// `/authorize` shows the login page; its "Log in with" button sends the browser upstream.
 async fn go_upstream(env: &Env) -> AtUpstream {
+    go_upstream_with(env, "").await.0
+}
+
+/// [`go_upstream`] for an `/authorize` request with `extra` parameters; also returns the URL
+/// the browser was sent to.
+async fn go_upstream_with(env: &Env, extra: &str) -> (AtUpstream, url::Url) {
     let mut jar = Jar::default();
     let page = env
         .server
-        .authorize(&jar.headers(false), &authorize_query())
+        .authorize(&jar.headers(false), &authorize_query_with(extra))
         .await;
     jar.take(&page);
     assert_eq!(page.status(), StatusCode::OK);
@@ -380,12 +392,13 @@ async fn go_upstream(env: &Env) -> AtUpstream {
             .split(' ')
             .any(|s| s == "openid")
     );
-    AtUpstream {
+    let at = AtUpstream {
         jar,
         state: param(&to, "state").unwrap(),
         nonce: param(&to, "nonce").unwrap(),
         challenge: param(&to, "code_challenge").unwrap(),
-    }
+    };
+    (at, to)
 }
 
 fn now() -> i64 {
@@ -497,8 +510,14 @@ async fn a_new_identity_creates_a_user_and_the_authorization_request_continues()
     jar.take(&done);
     let to = assert_continued(&done);
     assert!(jar.has("tokenward_session"));
-    let alice = env.users.find_by_username("alice").await.unwrap().unwrap();
-    assert_eq!(subject_of_code(&env, &to).await, alice.id);
+    let sub = subject_of_code(&env, &to).await;
+    let alice = env.users.find_by_id(&sub).await.unwrap().unwrap();
+    assert!(
+        alice.username.starts_with("upstream-"),
+        "named after the identity, not the provider's preferred name: {}",
+        alice.username
+    );
+    assert!(env.users.find_by_username("alice").await.unwrap().is_none());
     assert_eq!(
         alice.scopes,
         Scopes::default(),
@@ -812,4 +831,54 @@ async fn the_start_needs_the_login_form_of_this_browser() {
         .upstream_start(&Jar::default().headers(true), genuine.as_bytes())
         .await;
     assert_eq!(refused.status(), StatusCode::BAD_REQUEST, "another browser");
+}
+
+#[tokio::test]
+async fn prompt_login_and_max_age_need_a_fresh_login_at_the_provider() {
+    let env = env(true).await;
+    // prompt=login goes upstream, and an id_token without auth_time, or with one from before
+    // the browser was sent there, is refused.
+    let (at, to) = go_upstream_with(&env, "&prompt=login").await;
+    assert_eq!(param(&to, "prompt").as_deref(), Some("login"));
+    let refused = come_back(&env, &at, env.key.sign(&claims(&at, "frank"))).await;
+    assert_refused(&refused);
+    let (at, _) = go_upstream_with(&env, "&prompt=login").await;
+    let mut old = claims(&at, "frank");
+    old["auth_time"] = json!(now() - 3600);
+    assert_refused(&come_back(&env, &at, env.key.sign(&old)).await);
+    let (at, _) = go_upstream_with(&env, "&prompt=login").await;
+    let mut fresh = claims(&at, "frank");
+    fresh["auth_time"] = json!(now());
+    assert_continued(&come_back(&env, &at, env.key.sign(&fresh)).await);
+
+    // max_age: passed on, and a login older than it is refused.
+    let (at, to) = go_upstream_with(&env, "&max_age=300").await;
+    assert_eq!(param(&to, "max_age").as_deref(), Some("300"));
+    let mut old = claims(&at, "frank");
+    old["auth_time"] = json!(now() - 3600);
+    assert_refused(&come_back(&env, &at, env.key.sign(&old)).await);
+    let (at, _) = go_upstream_with(&env, "&max_age=300").await;
+    let mut recent = claims(&at, "frank");
+    recent["auth_time"] = json!(now() - 100);
+    assert_continued(&come_back(&env, &at, env.key.sign(&recent)).await);
+
+    // Without either, a missing auth_time is fine.
+    let at = go_upstream(&env).await;
+    assert_continued(&come_back(&env, &at, env.key.sign(&claims(&at, "frank"))).await);
+}
+
+#[tokio::test]
+async fn an_hs256_id_token_keyed_with_the_client_secret_is_refused() {
+    // A confidential client shares a secret with the provider; an id_token MACed with it
+    // would verify under the crate's defaults if discovery listed HS256.
+    let env = env(true).await;
+    let at = go_upstream(&env).await;
+    let header = Header::new(jsonwebtoken::Algorithm::HS256);
+    let hs = jsonwebtoken::encode(
+        &header,
+        &claims(&at, "mallory"),
+        &EncodingKey::from_secret(CLIENT_SECRET.as_bytes()),
+    )
+    .unwrap();
+    assert_refused(&come_back(&env, &at, hs).await);
 }

@@ -133,6 +133,10 @@ pub struct UpstreamLoginState {
     pub pkce_verifier: String,
     /// The `nonce` the upstream id_token must carry.
     pub nonce: String,
+    /// When the browser was sent to the provider (unix seconds): a `prompt=login` request needs
+    /// a login there after it.
+    #[serde(default)]
+    pub started_at: i64,
     /// When the callback stops being accepted (unix seconds).
     pub expires_at: i64,
 }

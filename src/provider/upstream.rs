@@ -15,8 +15,8 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use openidconnect::core::{
-    CoreAuthenticationFlow, CoreClient, CoreGenderClaim, CoreIdTokenClaims, CoreJsonWebKeySet,
-    CoreProviderMetadata, CoreUserInfoClaims,
+    CoreAuthPrompt, CoreAuthenticationFlow, CoreClient, CoreGenderClaim, CoreIdTokenClaims,
+    CoreJsonWebKeySet, CoreJwsSigningAlgorithm, CoreProviderMetadata, CoreUserInfoClaims,
 };
 use openidconnect::{
     AuthorizationCode, ClaimsVerificationError, ClientId, ClientSecret, CsrfToken,
@@ -169,7 +169,19 @@ pub struct UpstreamIdentity {
     pub preferred_username: Option<String>,
     /// `name`, if sent.
     pub name: Option<String>,
+    /// `auth_time` (unix seconds): when the user last entered their credentials there.
+    pub auth_time: Option<i64>,
 }
+
+/// The `openidconnect` client as discovery configures it.
+type UpstreamClient = CoreClient<
+    openidconnect::EndpointSet,
+    openidconnect::EndpointNotSet,
+    openidconnect::EndpointNotSet,
+    openidconnect::EndpointNotSet,
+    openidconnect::EndpointMaybeSet,
+    openidconnect::EndpointMaybeSet,
+>;
 
 /// An authorization request sent to the upstream provider, with what the callback needs.
 pub(crate) struct UpstreamRedirect {
@@ -353,17 +365,7 @@ impl UpstreamProvider {
         &self,
         metadata: &CoreProviderMetadata,
         redirect_uri: &str,
-    ) -> Result<
-        CoreClient<
-            openidconnect::EndpointSet,
-            openidconnect::EndpointNotSet,
-            openidconnect::EndpointNotSet,
-            openidconnect::EndpointNotSet,
-            openidconnect::EndpointMaybeSet,
-            openidconnect::EndpointMaybeSet,
-        >,
-        UpstreamError,
-    > {
+    ) -> Result<UpstreamClient, UpstreamError> {
         let redirect = RedirectUrl::new(redirect_uri.to_owned())
             .map_err(|_| UpstreamError::InvalidIdToken("redirect URI"))?;
         Ok(CoreClient::from_provider_metadata(
@@ -378,15 +380,18 @@ impl UpstreamProvider {
     }
 
     /// The authorization request to send the browser to, with fresh `state`, `nonce` and PKCE
-    /// verifier.
+    /// verifier. `fresh_login` and `max_age` pass on what the original request demands of the
+    /// login (`prompt=login`, `max_age`): the provider must ask for the password again.
     pub(crate) async fn redirect(
         &self,
         redirect_uri: &str,
+        fresh_login: bool,
+        max_age: Option<u64>,
     ) -> Result<UpstreamRedirect, UpstreamError> {
         let metadata = self.metadata().await?;
         let client = self.client(&metadata, redirect_uri)?;
         let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
-        let (url, state, nonce) = client
+        let mut request = client
             .authorize_url(
                 CoreAuthenticationFlow::AuthorizationCode,
                 CsrfToken::new_random,
@@ -394,8 +399,14 @@ impl UpstreamProvider {
             )
             .add_scope(Scope::new("email".into()))
             .add_scope(Scope::new("profile".into()))
-            .set_pkce_challenge(challenge)
-            .url();
+            .set_pkce_challenge(challenge);
+        if fresh_login {
+            request = request.add_prompt(CoreAuthPrompt::Login);
+        }
+        if let Some(max_age) = max_age {
+            request = request.set_max_age(Duration::from_secs(max_age));
+        }
+        let (url, state, nonce) = request.url();
         Ok(UpstreamRedirect {
             url: url.to_string(),
             state: state.secret().clone(),
@@ -432,9 +443,7 @@ impl UpstreamProvider {
         })?;
         let id_token = response.id_token().ok_or(UpstreamError::NoIdToken)?;
         let nonce = Nonce::new(nonce.to_owned());
-        let first_try = id_token
-            .claims(&client.id_token_verifier(), &nonce)
-            .map(identity);
+        let first_try = id_token.claims(&verifier(&client), &nonce).map(identity);
         let (identity, client) = match first_try {
             Ok(identity) => (identity, client),
             Err(ClaimsVerificationError::SignatureVerification(
@@ -445,7 +454,7 @@ impl UpstreamProvider {
                 let metadata = self.refetch_jwks(&metadata, &send).await?;
                 let client = self.client(&metadata, redirect_uri)?;
                 let identity = id_token
-                    .claims(&client.id_token_verifier(), &nonce)
+                    .claims(&verifier(&client), &nonce)
                     .map(identity)
                     .map_err(|e| UpstreamError::InvalidIdToken(reason(&e)))?;
                 (identity, client)
@@ -486,14 +495,32 @@ impl UpstreamProvider {
                 _ => Err(UpstreamError::InvalidIdToken("signed by an unknown key")),
             };
         }
+        // Counted before the fetch: a JWKS endpoint that fails is not asked again at once.
+        *last = Some(Instant::now());
         let jwks = CoreJsonWebKeySet::fetch_async(stale.jwks_uri(), send)
             .await
             .map_err(|_| UpstreamError::Unreachable)?;
-        *last = Some(Instant::now());
         let renewed = Arc::new(stale.as_ref().clone().set_jwks(jwks));
         *self.inner.metadata.write().await = Some(Arc::clone(&renewed));
         Ok(renewed)
     }
+}
+
+/// The id_token verifier: the crate's checks (signature, `iss`, `aud`, `exp`, `nonce`) with the
+/// algorithms pinned to asymmetric ones, whatever the discovery document lists (an HS256 token
+/// keyed with the client secret proves nothing about the provider's keys).
+fn verifier(client: &UpstreamClient) -> openidconnect::core::CoreIdTokenVerifier<'_> {
+    client.id_token_verifier().set_allowed_algs([
+        CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256,
+        CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha384,
+        CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha512,
+        CoreJwsSigningAlgorithm::RsaSsaPssSha256,
+        CoreJwsSigningAlgorithm::RsaSsaPssSha384,
+        CoreJwsSigningAlgorithm::RsaSsaPssSha512,
+        CoreJwsSigningAlgorithm::EcdsaP256Sha256,
+        CoreJwsSigningAlgorithm::EcdsaP384Sha384,
+        CoreJwsSigningAlgorithm::EdDsa,
+    ])
 }
 
 /// Fills what the id_token left out from userinfo; an email and its `email_verified` always
@@ -526,6 +553,7 @@ fn identity(claims: &CoreIdTokenClaims) -> UpstreamIdentity {
             .name()
             .and_then(|n| n.get(None))
             .map(|n| n.as_str().to_owned()),
+        auth_time: claims.auth_time().map(|t| t.timestamp()),
     }
 }
 

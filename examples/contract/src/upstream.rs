@@ -205,10 +205,12 @@ pub async fn login_through_a_second_server(bin: &Path) {
     let info = client.get("/userinfo", access).await;
     assert_eq!(info.status, 200, "{}", info.text());
     let info = info.json();
-    assert_eq!(
+    // Named after the identity, never after the upstream's username; its name from userinfo.
+    assert_ne!(
         info["preferred_username"],
         at_upstream.alice.username.as_str()
     );
+    assert_eq!(info["name"], "Alice Example");
     assert_eq!(info["sub"], claims["sub"]);
     let created_sub = claims["sub"].as_str().unwrap().to_owned();
     // The local alice (same email, but the upstream does not say it is verified) is another user.

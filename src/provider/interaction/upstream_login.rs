@@ -14,8 +14,8 @@ use crate::provider::cookies::{self, BROWSER_COOKIE};
 use crate::provider::server::{AuthorizationServer, PENDING_LIFETIME, random_secret};
 use crate::provider::upstream::{UpstreamError, UpstreamIdentity};
 use crate::provider::{
-    MAX_QUERY_BYTES, Prompt, UPSTREAM_CALLBACK_PATH, UpstreamLoginState, UpstreamProvider,
-    secret_digest,
+    AuthorizationRequest, MAX_QUERY_BYTES, Prompt, UPSTREAM_CALLBACK_PATH, UpstreamLoginState,
+    UpstreamProvider, secret_digest,
 };
 use crate::store::{ImportMode, User};
 
@@ -111,16 +111,24 @@ impl AuthorizationServer {
             .map_err(|e| Failure::Page(self.bad_request_page(&e.description)))?;
         // The same binding as the password form: this browser, this pending request.
         let (_, pending) = self.pending_of(headers, &mut form).await?;
-        let outgoing = match upstream.redirect(&self.upstream_callback_url()).await {
+        let (_, request) = self.checked_request(&pending.query).await?;
+        let redirect_uri = self.upstream_callback_url();
+        let fresh_login = request.prompt == Prompt::Login;
+        let outgoing = match upstream
+            .redirect(&redirect_uri, fresh_login, request.max_age)
+            .await
+        {
             Ok(outgoing) => outgoing,
             Err(_) => return Err(Failure::Page(self.upstream_unreachable_page(upstream))),
         };
+        let now = self.now();
         let login = UpstreamLoginState {
             query: pending.query,
             browser: pending.browser,
             pkce_verifier: outgoing.pkce_verifier,
             nonce: outgoing.nonce,
-            expires_at: self.now() + PENDING_LIFETIME.whole_seconds(),
+            started_at: now,
+            expires_at: now + PENDING_LIFETIME.whole_seconds(),
         };
         self.inner
             .store
@@ -189,6 +197,10 @@ impl AuthorizationServer {
             }
             Err(error) => return Err(self.upstream_failed(upstream, &error.to_string())),
         };
+        let (client, request) = self.checked_request(&login.query).await?;
+        let auth_time = self
+            .upstream_auth_time(&request, &identity, &login)
+            .map_err(|reason| self.upstream_failed(upstream, reason))?;
         let (user, linked_by) = self.linked_user(upstream, &identity).await?;
         let Some((user, issuance)) = self.inner.issuer.session_user(&user.id).await? else {
             return Err(self.upstream_failed(upstream, "the linked user is disabled"));
@@ -197,10 +209,8 @@ impl AuthorizationServer {
             target: events::TARGET, event = events::UPSTREAM_LOGIN_SUCCEEDED,
             user_id = %user.id, issuer = upstream.issuer(), linked = linked_by.as_str()
         );
-        let auth_time = self.now();
         self.start_session(reply, headers, &user, &issuance, auth_time)
             .await?;
-        let (client, request) = self.checked_request(&login.query).await?;
         let browser = cookies::read(headers, BROWSER_COOKIE).unwrap_or_default();
         self.continue_as(
             &browser,
@@ -213,6 +223,37 @@ impl AuthorizationServer {
             request.prompt == Prompt::Consent,
         )
         .await
+    }
+
+    /// When the user logged in at the provider, as this login's `auth_time`: the id_token's
+    /// `auth_time`, else now. A request with `prompt=login` needs a login after the browser was
+    /// sent there, one with `max_age` a login within it; both need `auth_time` (the provider was
+    /// asked to re-authenticate, and must say it did).
+    fn upstream_auth_time(
+        &self,
+        request: &AuthorizationRequest,
+        identity: &UpstreamIdentity,
+        login: &UpstreamLoginState,
+    ) -> Result<i64, &'static str> {
+        // The provider's clock may run a little behind ours.
+        const SKEW: i64 = 60;
+        let now = self.now();
+        let demands_fresh = request.prompt == Prompt::Login || request.max_age.is_some();
+        let auth_time = match identity.auth_time {
+            Some(at) => at.min(now),
+            None if demands_fresh => return Err("no auth_time for a fresh login"),
+            None => now,
+        };
+        if request.prompt == Prompt::Login && auth_time < login.started_at - SKEW {
+            return Err("not logged in again");
+        }
+        if let Some(max_age) = request.max_age {
+            let max_age = i64::try_from(max_age).unwrap_or(i64::MAX);
+            if now.saturating_sub(auth_time) > max_age.saturating_add(SKEW) {
+                return Err("login older than max_age");
+            }
+        }
+        Ok(auth_time)
     }
 
     /// The local user of an upstream identity, by the contract's rules.
@@ -295,9 +336,12 @@ impl AuthorizationServer {
         Ok(if found.len() == 1 { found.pop() } else { None })
     }
 
-    /// A new local user for `identity`, with the provider's scopes for new users: named by its
-    /// `preferred_username` if that is free, else by a digest of the identity. Its password is random and never shown, so it logs in
-    /// only through the provider until an operator sets one.
+    /// A new local user for `identity`, with the provider's scopes for new users, named
+    /// `upstream-<16 hex of SHA-256(issuer, subject)>`. Never the provider's
+    /// `preferred_username`: a name chosen there could claim a local name before its owner's
+    /// account exists (and an operator's later import would hand that account over). Its
+    /// password is random and never shown, so it logs in only through the provider until an
+    /// operator sets one.
     async fn create_user_for(
         &self,
         upstream: &UpstreamProvider,
@@ -313,31 +357,32 @@ impl AuthorizationServer {
             .await
             .map_err(|_| Failure::Unavailable)?;
         let digest = secret_digest(&format!("{}\n{}", identity.issuer, identity.subject));
-        let fallback = format!("upstream-{}", &digest[..16]);
-        let preferred = identity
-            .preferred_username
-            .clone()
-            .filter(|name| crate::issuer::is_possible_username(name));
-        for username in preferred.into_iter().chain([fallback]) {
-            let user = User {
-                id: String::new(),
-                username: username.clone(),
-                password_hash: password_hash.clone(),
-                scopes: upstream.new_user_scopes().clone(),
-                disabled: false,
-                full_name: identity.name.clone(),
-                // Only a verified address: an unverified one would let whoever claimed it
-                // receive a later verified login of its real owner (account pre-hijacking).
-                email: identity.email.clone().filter(|_| identity.email_verified),
-            };
-            let report = users.import(vec![user], ImportMode::InsertMissing).await?;
-            if report.created == 1 {
-                return users
-                    .find_by_username(&username)
-                    .await?
-                    .ok_or(Failure::Unavailable);
-            }
-        }
-        Err(Failure::Unavailable)
+        let username = format!("upstream-{}", digest.get(..16).unwrap_or(&digest));
+        let user = User {
+            id: String::new(),
+            username: username.clone(),
+            password_hash,
+            scopes: upstream.new_user_scopes().clone(),
+            disabled: false,
+            full_name: identity.name.clone().filter(|n| plain_text(n)),
+            // Only a verified address: an unverified one would let whoever claimed it receive a
+            // later verified login of its real owner (account pre-hijacking).
+            email: identity
+                .email
+                .clone()
+                .filter(|e| identity.email_verified && plain_text(e)),
+        };
+        users.import(vec![user], ImportMode::InsertMissing).await?;
+        // Created now, or by a concurrent first login of the same identity.
+        users
+            .find_by_username(&username)
+            .await?
+            .ok_or(Failure::Unavailable)
     }
+}
+
+/// Whether a name or address from the provider is fit to store: short, no control characters
+/// (a NUL would make PostgreSQL refuse the row).
+fn plain_text(text: &str) -> bool {
+    !text.is_empty() && text.len() <= 256 && !text.chars().any(char::is_control)
 }
