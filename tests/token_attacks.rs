@@ -472,6 +472,35 @@ fn duplicate_claims_are_refused() {
 }
 
 #[test]
+fn a_null_crit_is_a_crit() {
+    // Found by the `jwt_claims` fuzz target's reading: serde took `"crit": null` for no `crit`.
+    let f = fixture();
+    let now = start().unix_timestamp();
+    let payload = format!(
+        r#"{{"iss":"{ISS}","sub":"user-1","aud":"{AUD}","exp":{},"iat":{now},"jti":"j","sid":"s"}}"#,
+        now + 60
+    );
+    let signing_input = format!(
+        "{}.{}",
+        URL_SAFE_NO_PAD.encode(r#"{"alg":"HS256","kid":"hs","typ":"at+jwt","crit":null}"#),
+        URL_SAFE_NO_PAD.encode(&payload)
+    );
+    let sig = jsonwebtoken::crypto::sign(
+        signing_input.as_bytes(),
+        &EncodingKey::from_secret(HS_SECRET),
+        Algorithm::HS256,
+    )
+    .unwrap();
+    let token = format!("{signing_input}.{sig}");
+    assert_eq!(
+        f.codec.validate_access(&token).err(),
+        Some(TokenError::Malformed(
+            "unsupported critical header extension"
+        ))
+    );
+}
+
+#[test]
 fn valid_tokens_pass_including_edge_cases() {
     let f = fixture();
     let ok = |token: &str| f.codec.validate_access(token).map(|v| v.sub.clone());

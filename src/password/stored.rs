@@ -301,6 +301,11 @@ fn parse_bcrypt(encoded: &str) -> Result<StoredHash<'_>, PasswordError> {
             "salt and hash contain characters outside bcrypt's base64",
         ));
     }
+    // The bcrypt crate refuses a salt or hash whose last base64 character carries stray bits,
+    // at every verification: refused here, an import cannot store a hash nobody can log in with.
+    if encoded.parse::<bcrypt::HashParts>().is_err() {
+        return Err(malformed(F, "salt or hash is not canonical bcrypt base64"));
+    }
     Ok(StoredHash::Bcrypt { encoded, cost })
 }
 

@@ -2,7 +2,9 @@
 //! `/authorize` (login and consent pages, PKCE S256 only), the token endpoint's client grants
 //! (`authorization_code`, `client_credentials`, refresh bound to its client), introspection and
 //! logout over `http` types; registered clients and their redirect-URI rules; the stores it
-//! needs ([`ClientStore`], [`AuthorizationStore`]). The integration crates route it
+//! needs ([`ClientStore`], [`AuthorizationStore`]); with the `upstream` feature, login through
+//! another OpenID provider (`UpstreamProvider`, identity links in the
+//! [`AuthorizationStore`]). The integration crates route it
 //! (`Tokenward::authorization_server`). The pieces below are usable alone:
 //!
 //! ```

@@ -30,7 +30,19 @@ struct RawHeader<'a> {
     #[serde(borrow, default)]
     kid: Option<Cow<'a, str>>,
     #[serde(default)]
-    crit: Option<serde::de::IgnoredAny>,
+    crit: Present,
+}
+
+/// Whether a header member was there at all: `"crit": null` is a `crit` too (RFC 7515 §4.1.11
+/// allows no null), where `Option` would read it as absent.
+#[derive(Default)]
+struct Present(bool);
+
+impl<'de> serde::Deserialize<'de> for Present {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        serde::de::IgnoredAny::deserialize(deserializer)?;
+        Ok(Present(true))
+    }
 }
 
 fn b64_decode(part: &str, what: &'static str) -> Result<Vec<u8>, TokenError> {
@@ -68,7 +80,7 @@ pub(super) fn signed_payload<'k>(
     let Ok(alg) = header.alg.parse::<KeyAlgorithm>() else {
         return Err(TokenError::UnsupportedAlgorithm);
     };
-    if header.crit.is_some() {
+    if header.crit.0 {
         // RFC 7515 §4.1.11: critical extensions we do not understand must be refused.
         return Err(TokenError::Malformed(
             "unsupported critical header extension",

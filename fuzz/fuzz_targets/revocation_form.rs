@@ -1,0 +1,72 @@
+//! `parse_revocation_request`: the `POST /revoke` form (RFC 7009 §2.1).
+//!
+//! Input: the first byte picks the `Content-Type` (see `tokenward_fuzz::form_request`), the rest
+//! is the body.
+//!
+//! Invariants: the result equals a reference model's (form type, 16 KiB limit, repeated
+//! parameters refused, empty values absent, `token` required, `token_type_hint` mapped when it
+//! is `access_token` or `refresh_token` and ignored otherwise); the token is the body's decoded
+//! value; errors are printable ASCII, well-formed JSON, name a repeated parameter only through
+//! its printable characters, and do not depend on the token's value.
+
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use secrecy::ExposeSecret;
+use tokenward::TokenTypeHint;
+use tokenward::oauth2::parse_revocation_request;
+use tokenward_fuzz::{
+    FormModel, MAX_FORM_BYTES, check_form_error, form_model, form_request, printable_name,
+    with_secrets_replaced,
+};
+
+fuzz_target!(|data: &[u8]| {
+    let (headers, body) = form_request(data);
+    let result = parse_revocation_request(&headers, body);
+    let model = form_model(&headers, body);
+    let repeated = match &model {
+        FormModel::Repeated(name) => Some(printable_name(name)),
+        _ => None,
+    };
+    let expected: Result<(String, Option<TokenTypeHint>), &str> = match model {
+        FormModel::Params(mut params) => match params.remove("token") {
+            Some(token) => Ok((
+                token,
+                match params.remove("token_type_hint").as_deref() {
+                    Some("access_token") => Some(TokenTypeHint::AccessToken),
+                    Some("refresh_token") => Some(TokenTypeHint::RefreshToken),
+                    _ => None,
+                },
+            )),
+            None => Err("invalid_request"),
+        },
+        _ => Err("invalid_request"),
+    };
+    let actual = match &result {
+        Ok(request) => Ok((request.token.expose_secret().to_owned(), request.hint)),
+        Err(err) => Err(err.error),
+    };
+    assert_eq!(actual, expected, "revocation request");
+    let Err(err) = result else {
+        return;
+    };
+    check_form_error(&err);
+    if let Some(name) = repeated {
+        assert!(
+            err.description.contains(&name),
+            "the error does not name the repeated parameter: {:?}",
+            err.description
+        );
+    }
+    let replaced = with_secrets_replaced(body, &["token"]);
+    if body.len() <= MAX_FORM_BYTES && replaced.len() <= MAX_FORM_BYTES {
+        let Err(other) = parse_revocation_request(&headers, &replaced) else {
+            panic!("replacing the token made the request valid");
+        };
+        assert_eq!(
+            (other.error, &other.description),
+            (err.error, &err.description),
+            "the error depends on the token's value"
+        );
+    }
+});
