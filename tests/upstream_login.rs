@@ -422,7 +422,8 @@ type Tamper = fn(&mut Value);
 
 /// The provider issues a code whose token response carries `id_token`; the browser comes back
 /// with it.
-async fn come_back(env: &Env, at: &AtUpstream, id_token: String) -> Response<Vec<u8>> {
+/// The provider issues a code for the browser at `at` whose token response carries `id_token`.
+fn issue_code(env: &Env, at: &AtUpstream, id_token: String) -> String {
     let code = format!("code-{}", at.state);
     env.provider.codes.lock().unwrap().insert(
         code.clone(),
@@ -431,6 +432,11 @@ async fn come_back(env: &Env, at: &AtUpstream, id_token: String) -> Response<Vec
             id_token,
         },
     );
+    code
+}
+
+async fn come_back(env: &Env, at: &AtUpstream, id_token: String) -> Response<Vec<u8>> {
+    let code = issue_code(env, at, id_token);
     let query = format!("code={code}&state={}&iss={}", at.state, enc(UPSTREAM));
     env.server
         .upstream_callback(&at.jar.headers(false), &query)
@@ -698,14 +704,7 @@ async fn callbacks_with_a_wrong_missing_replayed_or_foreign_state_are_refused() 
     let id_token = env.key.sign(&claims(&at, "dave"));
 
     // No state, an unknown state: refused, and the real one still works afterwards.
-    let code = format!("code-{}", at.state);
-    env.provider.codes.lock().unwrap().insert(
-        code.clone(),
-        Issued {
-            challenge: at.challenge.clone(),
-            id_token,
-        },
-    );
+    let code = issue_code(&env, &at, id_token);
     let headers = at.jar.headers(false);
     assert_refused(
         &env.server
@@ -746,14 +745,7 @@ async fn callbacks_with_a_wrong_missing_replayed_or_foreign_state_are_refused() 
     // RFC 9207: an `iss` naming another provider (with a code the provider would honour, so
     // only the `iss` can refuse it); an error from the provider.
     let at = go_upstream(&env).await;
-    let code = format!("code-{}", at.state);
-    env.provider.codes.lock().unwrap().insert(
-        code.clone(),
-        Issued {
-            challenge: at.challenge.clone(),
-            id_token: env.key.sign(&claims(&at, "dave")),
-        },
-    );
+    let code = issue_code(&env, &at, env.key.sign(&claims(&at, "dave")));
     let query = format!(
         "code={code}&state={}&iss={}",
         at.state,

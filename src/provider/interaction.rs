@@ -57,6 +57,14 @@ struct LoggedIn {
     issuance: Issuance,
 }
 
+/// A user who has just proved who they are on this browser.
+struct FreshLogin<'a> {
+    user: &'a User,
+    issuance: &'a Issuance,
+    /// When they did (unix seconds).
+    auth_time: i64,
+}
+
 /// What went wrong on the browser side, before a page could be chosen.
 enum Failure {
     /// A store or the hasher did not answer.
@@ -542,17 +550,41 @@ impl AuthorizationServer {
             .store
             .delete_pending(&secret_digest(&pending_id))
             .await?;
-        let auth_time = self.now();
-        self.start_session(reply, headers, &user, &issuance, auth_time)
+        let login = FreshLogin {
+            user: &user,
+            issuance: &issuance,
+            auth_time: self.now(),
+        };
+        self.logged_in_now(reply, headers, &client, &request, &pending.query, login)
+            .await
+    }
+
+    /// After a login on this browser (the password form, or an upstream provider): a new
+    /// browser session, then the request continues (consent page or code).
+    async fn logged_in_now(
+        &self,
+        reply: &mut Reply,
+        headers: &HeaderMap,
+        client: &Client,
+        request: &AuthorizationRequest,
+        query: &str,
+        login: FreshLogin<'_>,
+    ) -> Result<Response<Vec<u8>>, Failure> {
+        let FreshLogin {
+            user,
+            issuance,
+            auth_time,
+        } = login;
+        self.start_session(reply, headers, user, issuance, auth_time)
             .await?;
         let browser = cookies::read(headers, BROWSER_COOKIE).unwrap_or_default();
         self.continue_as(
             &browser,
-            &client,
-            &request,
-            &pending.query,
-            &user,
-            &issuance,
+            client,
+            request,
+            query,
+            user,
+            issuance,
             auth_time,
             request.prompt == Prompt::Consent,
         )

@@ -432,7 +432,11 @@ impl UpstreamProvider {
             .set_pkce_verifier(PkceCodeVerifier::new(pkce_verifier.to_owned()));
         let response = request.request_async(&send).await.map_err(|e| match e {
             RequestTokenError::ServerResponse(error) => {
-                UpstreamError::Refused(error.error().to_string())
+                // The provider's text reaches logs: only a plain RFC 6749 error code.
+                let code = error.error().to_string();
+                let plain =
+                    code.len() <= 64 && code.bytes().all(|b| b.is_ascii_lowercase() || b == b'_');
+                UpstreamError::Refused(if plain { code } else { "other".into() })
             }
             // An answer that does not parse, an id_token whose claims do not parse among it.
             RequestTokenError::Parse(..) => UpstreamError::InvalidIdToken("malformed response"),

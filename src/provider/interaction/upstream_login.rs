@@ -7,7 +7,7 @@
 use http::{HeaderMap, Response, StatusCode};
 use secrecy::SecretString;
 
-use super::{Failure, Reply, constant_time_eq, redirect};
+use super::{Failure, FreshLogin, Reply, constant_time_eq, redirect};
 use crate::events;
 use crate::oauth2::Form;
 use crate::provider::cookies::{self, BROWSER_COOKIE};
@@ -209,20 +209,13 @@ impl AuthorizationServer {
             target: events::TARGET, event = events::UPSTREAM_LOGIN_SUCCEEDED,
             user_id = %user.id, issuer = upstream.issuer(), linked = linked_by.as_str()
         );
-        self.start_session(reply, headers, &user, &issuance, auth_time)
-            .await?;
-        let browser = cookies::read(headers, BROWSER_COOKIE).unwrap_or_default();
-        self.continue_as(
-            &browser,
-            &client,
-            &request,
-            &login.query,
-            &user,
-            &issuance,
+        let fresh = FreshLogin {
+            user: &user,
+            issuance: &issuance,
             auth_time,
-            request.prompt == Prompt::Consent,
-        )
-        .await
+        };
+        self.logged_in_now(reply, headers, &client, &request, &login.query, fresh)
+            .await
     }
 
     /// When the user logged in at the provider, as this login's `auth_time`: the id_token's
