@@ -61,9 +61,28 @@
 //! | [`keys`] | signing keys, the key file, rotation, JWKS |
 //! | [`token`] | access-token claims, issuing, validation, [`token::Verified`], [`token::Scopes`] |
 //! | [`store`] | the `UserStore`, `TokenRevocation` and `LoginThrottle` traits, in-memory stores |
-//! | [`oauth2`] | token and revocation endpoints, RFC 6749 responses, Bearer auth, challenges |
+//! | [`oauth2`] | the OAuth vocabulary: form rules, RFC 6749 responses, Bearer auth, challenges |
+//! | [`provider`] | the authorization server: `/authorize`, login and consent, clients, the token endpoint's grants, OpenID Connect |
+//! | [`endpoints`] | the route table every integration mounts, and [`endpoints::Endpoints`] that answers it |
 //! | [`clock`] | the injected [`clock::Clock`] every time decision uses |
 //! | [`TokenIssuer`] | login, validate, refresh rotation with reuse detection, revoke, logout-all |
+//!
+//! ## Layers
+//!
+//! Each module uses only those below it, so a reader (or a resource server that needs
+//! validation alone) can stop at any line:
+//!
+//! ```text
+//! endpoints   the route table and Endpoints: what integration crates mount
+//! provider    the authorization server: /authorize, login and consent, the token endpoint
+//!             (provider::token: one dispatcher, one module per grant), client authentication
+//! oauth2      the HTTP vocabulary: form rules, RFC 6749 responses, Bearer authentication
+//! issuer      TokenIssuer, one module per flow: login, validate, refresh, revoke, password
+//! store       every store trait (the provider's included) and the backends
+//! token       claims, the codec, scopes, refresh tokens
+//! keys        signing keys, the key file, JWKS  |  password: hashing on a bounded pool
+//! clock, events, metrics
+//! ```
 //!
 //! ## Crypto backend
 //!
@@ -79,6 +98,7 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod clock;
+pub mod endpoints;
 mod error;
 pub mod events;
 mod issuer;

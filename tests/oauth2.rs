@@ -11,11 +11,11 @@ use serde_json::Value;
 use time::Duration;
 use tokenward::TokenIssuer;
 use tokenward::clock::ManualClock;
+use tokenward::endpoints::{EndpointRequest, Endpoints};
 use tokenward::keys::{KeyAlgorithm, KeySet};
-use tokenward::oauth2::{
-    self, BearerError, TokenRequest, bearer_token, parse_token_request, www_authenticate,
-};
+use tokenward::oauth2::{self, BearerError, bearer_token, www_authenticate};
 use tokenward::password::{Argon2Params, PasswordHasher};
+use tokenward::provider::{PresentedClient, TokenGrant, TokenRequest};
 use tokenward::store::memory::{MemoryRevocation, MemoryThrottle, MemoryUserStore};
 use tokenward::store::{ThrottlePolicy, User, UserStore};
 use tokenward::token::{Scopes, TokenCodec};
@@ -78,16 +78,37 @@ async fn issuer() -> (TokenIssuer, Arc<ManualClock>) {
     (issuer, clock)
 }
 
+/// `body` posted to `path` of `endpoints` from 127.0.0.1, through the route table.
+async fn post_to(endpoints: &Endpoints, path: &str, body: &str) -> http::Response<Vec<u8>> {
+    let route = endpoints
+        .routes()
+        .into_iter()
+        .find(|route| route.path == path)
+        .unwrap();
+    let request = EndpointRequest {
+        method: &http::Method::POST,
+        headers: &form_headers(FORM),
+        query: "",
+        body: body.as_bytes(),
+        peer: Some([127, 0, 0, 1].into()),
+    };
+    endpoints.handle(&route, request).await
+}
+
 fn parse_error(content_type: &str, body: &str) -> (StatusCode, String) {
-    let err = parse_token_request(&form_headers(content_type), body.as_bytes()).unwrap_err();
+    let err = TokenRequest::parse(&form_headers(content_type), body.as_bytes()).unwrap_err();
     (err.status, err.error.to_owned())
 }
 
 #[test]
 fn token_request_parsing_follows_rfc_6749() {
-    let ok = |body: &str| parse_token_request(&form_headers(FORM), body.as_bytes()).unwrap();
+    let ok = |body: &str| {
+        TokenRequest::parse(&form_headers(FORM), body.as_bytes())
+            .unwrap()
+            .grant
+    };
     match ok("grant_type=password&username=johndoe&password=p%26ss&scope=items%3Aread") {
-        TokenRequest::Password {
+        TokenGrant::Password {
             username, scope, ..
         } => {
             assert_eq!(username, "johndoe");
@@ -96,17 +117,49 @@ fn token_request_parsing_follows_rfc_6749() {
         other => panic!("{other:?}"),
     }
     match ok("grant_type=refresh_token&refresh_token=abc&scope=") {
-        TokenRequest::RefreshToken { scope, .. } => {
+        TokenGrant::RefreshToken { scope, .. } => {
             assert!(scope.is_none(), "empty scope = absent")
         }
         other => panic!("{other:?}"),
     }
+    match ok("grant_type=authorization_code&code=c&redirect_uri=https%3A%2F%2Fa.example%2Fcb") {
+        TokenGrant::AuthorizationCode {
+            redirect_uri,
+            code_verifier,
+            ..
+        } => {
+            assert_eq!(redirect_uri.as_deref(), Some("https://a.example/cb"));
+            assert!(code_verifier.is_none());
+        }
+        other => panic!("{other:?}"),
+    }
+    match ok("grant_type=client_credentials&scope=items%3Aread") {
+        TokenGrant::ClientCredentials { scope } => {
+            assert_eq!(scope.unwrap().to_string(), "items:read");
+        }
+        other => panic!("{other:?}"),
+    }
+    let with_client = TokenRequest::parse(
+        &form_headers(FORM),
+        b"grant_type=client_credentials&client_id=app&client_secret=s",
+    )
+    .unwrap();
+    assert!(
+        matches!(with_client.client, PresentedClient::Post { ref client_id, .. } if client_id == "app")
+    );
+    assert!(
+        !format!("{with_client:?}").contains("client_secret=s"),
+        "Debug shows no secret"
+    );
     assert!(matches!(
-        parse_token_request(
+        TokenRequest::parse(
             &form_headers("application/x-www-form-urlencoded; charset=UTF-8"),
             b"grant_type=refresh_token&refresh_token=x"
         ),
-        Ok(TokenRequest::RefreshToken { .. })
+        Ok(TokenRequest {
+            grant: TokenGrant::RefreshToken { .. },
+            ..
+        })
     ));
     let bad = StatusCode::BAD_REQUEST;
     for (content_type, body, error) in [
@@ -142,13 +195,14 @@ fn token_request_parsing_follows_rfc_6749() {
         (FORM, "grant_type=refresh_token", "invalid_request"),
         (
             FORM,
-            "grant_type=client_credentials",
+            "grant_type=urn:ietf:params:oauth:grant-type:device_code",
             "unsupported_grant_type",
         ),
+        (FORM, "grant_type=authorization_code", "invalid_request"),
         (
             FORM,
-            "grant_type=authorization_code&code=x",
-            "unsupported_grant_type",
+            "grant_type=client_credentials&client_secret=s",
+            "invalid_request",
         ),
         (
             FORM,
@@ -167,25 +221,19 @@ fn token_request_parsing_follows_rfc_6749() {
         "x".repeat(20_000)
     );
     assert_eq!(parse_error(FORM, &huge), (bad, "invalid_request".into()));
-    assert!(parse_token_request(&HeaderMap::new(), b"grant_type=password").is_err());
-    assert!(parse_token_request(&form_headers(FORM), &[0xff, 0xfe, b'=', 0x80]).is_err());
+    assert!(TokenRequest::parse(&HeaderMap::new(), b"grant_type=password").is_err());
+    assert!(TokenRequest::parse(&form_headers(FORM), &[0xff, 0xfe, b'=', 0x80]).is_err());
 }
 
 #[tokio::test]
 async fn token_endpoint_success_and_errors() {
     let (issuer, _) = issuer().await;
+    // No authorization server: the same token endpoint with no registered client.
+    let endpoints = Endpoints::new(issuer);
     let post = |body: &str| {
-        let issuer = issuer.clone();
+        let endpoints = endpoints.clone();
         let body = body.to_owned();
-        async move {
-            oauth2::token_endpoint(
-                &issuer,
-                [127, 0, 0, 1].into(),
-                &form_headers(FORM),
-                body.as_bytes(),
-            )
-            .await
-        }
+        async move { post_to(&endpoints, "/token", &body).await }
     };
     let ok = post("grant_type=password&username=johndoe&password=secret+password").await;
     assert_eq!(ok.status(), StatusCode::OK);
@@ -238,8 +286,15 @@ async fn token_endpoint_success_and_errors() {
         .unwrap();
     assert!((1..=60).contains(&retry));
 
-    let grant = post("grant_type=client_credentials").await;
-    assert_eq!(json(grant.body())["error"], "unsupported_grant_type");
+    let no_code_store = post("grant_type=authorization_code&code=c&client_id=app").await;
+    assert_eq!(
+        json(no_code_store.body())["error"],
+        "unsupported_grant_type"
+    );
+    // No client is registered, so none authenticates.
+    let grant = post("grant_type=client_credentials&client_id=app&client_secret=s").await;
+    assert_eq!(grant.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(json(grant.body())["error"], "invalid_client");
     for response in [&wrong, &grant, &locked] {
         let text = String::from_utf8_lossy(response.body());
         assert!(
@@ -256,9 +311,10 @@ async fn revocation_endpoint_always_answers_200_for_any_token() {
         .login("johndoe", &SecretString::from("secret password"), None)
         .await
         .unwrap();
+    let endpoints = Endpoints::new(issuer.clone());
     let post = |body: String| {
-        let issuer = issuer.clone();
-        async move { oauth2::revocation_endpoint(&issuer, &form_headers(FORM), body.as_bytes()).await }
+        let endpoints = endpoints.clone();
+        async move { post_to(&endpoints, "/revoke", &body).await }
     };
     let access = secrecy::ExposeSecret::expose_secret(&pair.access_token).to_owned();
     for body in [

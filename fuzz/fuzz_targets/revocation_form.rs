@@ -1,20 +1,22 @@
-//! `parse_revocation_request`: the `POST /revoke` form (RFC 7009 §2.1).
+//! `RevocationRequest::parse`: the `POST /revoke` form (RFC 7009 §2.1), which `POST /introspect`
+//! shares (RFC 7662 §2.1), with the client credentials of the form.
 //!
 //! Input: the first byte picks the `Content-Type` (see `tokenward_fuzz::form_request`), the rest
 //! is the body.
 //!
 //! Invariants: the result equals a reference model's (form type, 16 KiB limit, repeated
-//! parameters refused, empty values absent, `token` required, `token_type_hint` mapped when it
+//! parameters refused, empty values absent, `client_secret` without `client_id` refused, `token`
+//! required, `token_type_hint` mapped when it
 //! is `access_token` or `refresh_token` and ignored otherwise); the token is the body's decoded
 //! value; errors are printable ASCII, well-formed JSON, name a repeated parameter only through
-//! its printable characters, and do not depend on the token's value.
+//! its printable characters, and do not depend on the token's or the client secret's value.
 
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
 use secrecy::ExposeSecret;
 use tokenward::TokenTypeHint;
-use tokenward::oauth2::parse_revocation_request;
+use tokenward::provider::{PresentedClient, RevocationRequest};
 use tokenward_fuzz::{
     FormModel, MAX_FORM_BYTES, check_form_error, form_model, form_request, printable_name,
     with_secrets_replaced,
@@ -22,15 +24,22 @@ use tokenward_fuzz::{
 
 fuzz_target!(|data: &[u8]| {
     let (headers, body) = form_request(data);
-    let result = parse_revocation_request(&headers, body);
+    let result = RevocationRequest::parse(&headers, body);
     let model = form_model(&headers, body);
     let repeated = match &model {
         FormModel::Repeated(name) => Some(printable_name(name)),
         _ => None,
     };
-    let expected: Result<(String, Option<TokenTypeHint>), &str> = match model {
-        FormModel::Params(mut params) => match params.remove("token") {
-            Some(token) => Ok((
+    type Client = Option<(String, Option<String>)>;
+    let expected: Result<(Client, String, Option<TokenTypeHint>), &str> = match model {
+        FormModel::Params(mut params) => match (
+            params.remove("client_id"),
+            params.remove("client_secret"),
+            params.remove("token"),
+        ) {
+            (None, Some(_), _) => Err("invalid_request"),
+            (id, secret, Some(token)) => Ok((
+                id.map(|id| (id, secret)),
                 token,
                 match params.remove("token_type_hint").as_deref() {
                     Some("access_token") => Some(TokenTypeHint::AccessToken),
@@ -38,12 +47,23 @@ fuzz_target!(|data: &[u8]| {
                     _ => None,
                 },
             )),
-            None => Err("invalid_request"),
+            (_, _, None) => Err("invalid_request"),
         },
         _ => Err("invalid_request"),
     };
     let actual = match &result {
-        Ok(request) => Ok((request.token.expose_secret().to_owned(), request.hint)),
+        Ok(request) => {
+            let client = match &request.client {
+                PresentedClient::None => None,
+                PresentedClient::Public { client_id } => Some((client_id.clone(), None)),
+                PresentedClient::Post { client_id, secret } => Some((
+                    client_id.clone(),
+                    Some(secret.expose_secret().to_owned()),
+                )),
+                other => panic!("a form without Authorization parsed as {other:?}"),
+            };
+            Ok((client, request.token.expose_secret().to_owned(), request.hint))
+        }
         Err(err) => Err(err.error),
     };
     assert_eq!(actual, expected, "revocation request");
@@ -58,9 +78,9 @@ fuzz_target!(|data: &[u8]| {
             err.description
         );
     }
-    let replaced = with_secrets_replaced(body, &["token"]);
+    let replaced = with_secrets_replaced(body, &["token", "client_secret"]);
     if body.len() <= MAX_FORM_BYTES && replaced.len() <= MAX_FORM_BYTES {
-        let Err(other) = parse_revocation_request(&headers, &replaced) else {
+        let Err(other) = RevocationRequest::parse(&headers, &replaced) else {
             panic!("replacing the token made the request valid");
         };
         assert_eq!(

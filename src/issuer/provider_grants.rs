@@ -1,4 +1,4 @@
-//! What the authorization server ([`crate::provider`]) asks of the issuer: tokens for a redeemed
+//! What the authorization server asks of the issuer: tokens for a redeemed
 //! authorization code, for a client itself, and the checks a browser session needs. The
 //! security decisions stay here, beside the password and refresh grants they mirror.
 
@@ -9,8 +9,7 @@ use super::{
 };
 use crate::error::{Error, Rejection};
 use crate::events;
-use crate::provider::CodeGrant;
-use crate::store::{Issuance, RevocationQuery, User};
+use crate::store::{CodeGrant, Issuance, RevocationQuery, User};
 use crate::token::{AccessClaims, Scopes, SubjectKind, TokenSubject};
 
 /// An access token a client got for itself (client credentials): no refresh token.

@@ -42,21 +42,36 @@ pub struct ErrorBody<'a> {
     error_description: &'a str,
 }
 
-/// A successful token response's JSON body (RFC 6749 §5.1).
+/// A successful token response's JSON body (RFC 6749 §5.1, OpenID Connect Core §3.1.3.3).
 #[derive(Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = TokenResponse))]
 pub struct TokenBody<'a> {
     /// An RFC 9068 JWT for `Authorization: Bearer`.
-    access_token: &'a str,
+    pub(crate) access_token: &'a str,
     /// Always `Bearer`.
     #[cfg_attr(feature = "openapi", schema(pattern = "^Bearer$"))]
-    token_type: &'static str,
+    pub(crate) token_type: &'static str,
     /// Seconds until the access token expires.
-    expires_in: u64,
-    /// Single use: spending it at `/token` returns a new pair.
-    refresh_token: &'a str,
+    pub(crate) expires_in: u64,
+    /// Single use: spending it at `/token` returns a new pair. Absent for client credentials
+    /// and for clients whose registration does not allow the refresh grant.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) refresh_token: Option<&'a str>,
     /// The granted scopes, space-delimited.
-    scope: String,
+    pub(crate) scope: String,
+    /// The OpenID Connect id_token (an RS256 JWT), when the code exchange granted `openid`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) id_token: Option<&'a str>,
+}
+
+impl TokenBody<'_> {
+    /// The 200 response carrying this body.
+    pub(crate) fn into_response(self) -> Response<Vec<u8>> {
+        match serde_json::to_vec(&self) {
+            Ok(body) => json_response(StatusCode::OK, body),
+            Err(_) => ErrorResponse::server_error().into_response(),
+        }
+    }
 }
 
 impl ErrorResponse {
@@ -85,12 +100,13 @@ impl ErrorResponse {
         Self::new(StatusCode::BAD_REQUEST, "invalid_scope", description)
     }
 
-    /// 400 `unsupported_grant_type`.
+    /// 400 `unsupported_grant_type`: a grant this server does not know, or one this
+    /// deployment turned off (discovery's `grant_types_supported` lists the others).
     pub fn unsupported_grant_type() -> Self {
         Self::new(
             StatusCode::BAD_REQUEST,
             "unsupported_grant_type",
-            "grant_type must be password or refresh_token",
+            "this server does not offer this grant_type",
         )
     }
 
@@ -148,15 +164,15 @@ pub(crate) fn json_response(status: StatusCode, body: Vec<u8>) -> Response<Vec<u
 
 /// The 200 response to a successful token request (RFC 6749 §5.1).
 pub fn token_response(pair: &TokenPair) -> Response<Vec<u8>> {
-    let body = serde_json::to_vec(&TokenBody {
+    TokenBody {
         access_token: pair.access_token.expose_secret(),
         token_type: "Bearer",
         expires_in: pair.expires_in,
-        refresh_token: pair.refresh_token.expose_secret(),
+        refresh_token: Some(pair.refresh_token.expose_secret()),
         scope: pair.scope.to_string(),
-    })
-    .unwrap_or_default();
-    json_response(StatusCode::OK, body)
+        id_token: None,
+    }
+    .into_response()
 }
 
 /// Maps an issuer error from the token or revocation endpoint to its OAuth error response.

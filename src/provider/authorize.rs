@@ -11,8 +11,8 @@ use std::collections::HashMap;
 
 use url::Url;
 
-use super::client::{Client, GrantType};
 use super::pkce::CodeChallenge;
+use super::{Client, GrantType};
 use crate::token::Scopes;
 
 /// The longest `state` or `nonce` accepted.

@@ -1,12 +1,18 @@
-//! Client authentication at the token, revocation and introspection endpoints (RFC 6749 §2.3.1):
-//! `client_secret_basic` or `client_secret_post`, never both, or a bare `client_id` for a public
-//! client.
+//! Client authentication at the token, revocation and introspection endpoints (RFC 6749 §2.3.1),
+//! all of it: reading the credentials (`client_secret_basic` or `client_secret_post`, never both,
+//! or a bare `client_id` for a public client), verifying them against the client store, and what
+//! each endpoint demands of the result.
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
-use http::HeaderMap;
-use http::header::AUTHORIZATION;
+use http::header::{AUTHORIZATION, HeaderValue};
+use http::{HeaderMap, StatusCode};
 use secrecy::SecretString;
+
+use super::{Client, ClientStore};
+use crate::error::Error;
+use crate::oauth2::{ErrorResponse, error_response};
+use crate::password::{PasswordHash, PasswordHasher};
 
 /// The credentials a request presents. Reading them checks nothing yet: the secret is verified
 /// against the client's stored hash (a constant-time argon2 verification) by the caller.
@@ -152,4 +158,107 @@ fn form_decode(value: &str) -> Option<String> {
         .decode_utf8()
         .ok()
         .map(|decoded| decoded.into_owned())
+}
+
+/// The RFC 6749 §5.2 `invalid_client` error: 401, with a Basic challenge when the client tried
+/// Basic (§5.2 requires it then).
+pub(crate) fn invalid_client(used_basic: bool) -> ErrorResponse {
+    let mut error = ErrorResponse::new(
+        StatusCode::UNAUTHORIZED,
+        "invalid_client",
+        "client authentication failed",
+    );
+    if used_basic {
+        error.www_authenticate = Some(HeaderValue::from_static("Basic realm=\"tokenward\""));
+    }
+    error
+}
+
+/// Why reading the credentials failed, as the endpoint answers it.
+pub(crate) fn unreadable(error: ClientAuthError) -> ErrorResponse {
+    match error {
+        ClientAuthError::MalformedBasic => invalid_client(true),
+        other => ErrorResponse::invalid_request(other.to_string()),
+    }
+}
+
+/// What the endpoints demand of a client, each verified the same way (its secret against the
+/// stored hash on the password hasher's bounded pool, or a public client by its id alone; an
+/// unknown client costs a dummy verification, so timing does not tell it from a wrong secret).
+pub(crate) struct ClientVerifier<'a> {
+    /// Where clients are registered.
+    pub(crate) clients: &'a dyn ClientStore,
+    /// The pool secrets are verified on.
+    pub(crate) hasher: &'a PasswordHasher,
+}
+
+impl ClientVerifier<'_> {
+    /// Any caller (the password and refresh grants, revocation): `None` when no credentials
+    /// were presented; credentials that are presented must verify.
+    pub(crate) async fn optional(
+        &self,
+        presented: &PresentedClient,
+    ) -> Result<Option<Client>, ErrorResponse> {
+        verify(self.clients, self.hasher, presented).await
+    }
+
+    /// A registered client, public or confidential (the authorization code grant).
+    pub(crate) async fn registered(
+        &self,
+        presented: &PresentedClient,
+    ) -> Result<Client, ErrorResponse> {
+        self.optional(presented)
+            .await?
+            .ok_or_else(|| invalid_client(presented.used_basic()))
+    }
+
+    /// A confidential client that proved its secret (client credentials, and with
+    /// `challenge` introspection, whose failure always says how to authenticate: RFC 7662
+    /// §2.1 requires client authentication there).
+    pub(crate) async fn confidential(
+        &self,
+        presented: &PresentedClient,
+        challenge: bool,
+    ) -> Result<Client, ErrorResponse> {
+        self.optional(presented)
+            .await?
+            .filter(Client::is_confidential)
+            .ok_or_else(|| invalid_client(challenge || presented.used_basic()))
+    }
+}
+
+async fn verify(
+    clients: &dyn ClientStore,
+    hasher: &PasswordHasher,
+    presented: &PresentedClient,
+) -> Result<Option<Client>, ErrorResponse> {
+    let Some(client_id) = presented.client_id() else {
+        return Ok(None);
+    };
+    let client = clients
+        .find_client(client_id)
+        .await
+        .map_err(|e| error_response(&Error::from(e)))?;
+    match presented {
+        PresentedClient::Basic { secret, .. } | PresentedClient::Post { secret, .. } => {
+            let stored = client
+                .as_ref()
+                .and_then(|c| c.secret_hash.as_deref())
+                .and_then(|h| PasswordHash::parse(h).ok());
+            let verified = match &stored {
+                Some(hash) => hasher.verify_async(secret, hash).await,
+                None => hasher.verify_dummy_async(secret).await.map(|_| false),
+            };
+            match verified {
+                Ok(true) => Ok(client),
+                Ok(false) => Err(invalid_client(presented.used_basic())),
+                Err(err) => Err(error_response(&Error::Password(err))),
+            }
+        }
+        PresentedClient::Public { .. } => match client {
+            Some(client) if !client.is_confidential() => Ok(Some(client)),
+            _ => Err(invalid_client(false)),
+        },
+        PresentedClient::None => Ok(None),
+    }
 }

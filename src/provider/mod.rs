@@ -40,8 +40,7 @@ mod pages;
 mod pkce;
 pub mod redirect_uri;
 mod server;
-mod store;
-mod token_endpoint;
+mod token;
 #[cfg(feature = "upstream")]
 mod upstream;
 
@@ -49,7 +48,7 @@ pub use authorize::{
     AuthorizationQuery, AuthorizationRequest, AuthorizeError, ErrorRedirect, MAX_QUERY_BYTES,
     MAX_STATE_BYTES, Prompt, UnredirectableError,
 };
-pub use client::{Client, ClientError, GrantType, parse_clients_file};
+pub use client::{ClientError, parse_clients_file};
 pub use client_auth::{ClientAuthError, PresentedClient, presented_client};
 pub use cookies::{BROWSER_COOKIE, SESSION_COOKIE};
 pub use interaction::{CONSENT_PATH, LOGIN_PATH};
@@ -64,10 +63,14 @@ pub use server::{
     AuthorizationServer, AuthorizationServerBuilder, CODE_LIFETIME, DEFAULT_BROWSER_SESSION,
     PENDING_LIFETIME, ServerConfigError,
 };
-pub use store::{
-    AuthorizationStore, BrowserSession, ClientStore, CodeGrant, CodeRedemption,
+// The stores and records the provider works with live in `store` (ports below their users);
+// named here too, where a provider's reader looks for them.
+pub use crate::store::{
+    AuthorizationStore, BrowserSession, Client, ClientStore, CodeGrant, CodeRedemption, GrantType,
     PendingAuthorization, UpstreamLoginState, secret_digest,
 };
+pub(crate) use token::TokenEndpoint;
+pub use token::{IntrospectionRequest, RevocationRequest, TokenGrant, TokenRequest};
 #[cfg(feature = "upstream")]
 #[cfg_attr(docsrs, doc(cfg(feature = "upstream")))]
 pub use upstream::{

@@ -8,9 +8,9 @@ use serde_json::json;
 
 use super::CodeGrant;
 use super::server::AuthorizationServer;
-use crate::TokenPair;
 use crate::oauth2::{self, ErrorResponse, json_response};
 use crate::token::{IDENTITY_SCOPES, IdTokenClaims, Scopes, at_hash};
+use crate::{TokenIssuer, TokenPair};
 
 /// `GET /.well-known/openid-configuration` (OpenID Connect Discovery 1.0 §4).
 pub const OPENID_CONFIGURATION_PATH: &str = "/.well-known/openid-configuration";
@@ -155,34 +155,34 @@ impl AuthorizationServer {
             Err(_) => ErrorResponse::server_error().into_response(),
         }
     }
+}
 
-    /// The id_token for a code exchange that granted `openid`, or `None` without it.
-    pub(super) fn id_token(
-        &self,
-        grant: &CodeGrant,
-        pair: &TokenPair,
-    ) -> Result<Option<String>, ErrorResponse> {
-        if !pair.scope.contains("openid") {
-            return Ok(None);
-        }
-        let codec = self.inner.issuer.codec();
-        let Some(key) = codec.keys().id_token_key() else {
-            return Err(ErrorResponse::server_error());
-        };
-        let now = self.now();
-        let claims = IdTokenClaims {
-            iss: codec.issuer().to_owned(),
-            sub: pair.access_claims.sub.clone(),
-            aud: grant.client_id.clone(),
-            exp: now + codec.access_ttl().whole_seconds(),
-            iat: now,
-            auth_time: grant.auth_time,
-            nonce: grant.nonce.clone(),
-            at_hash: at_hash(pair.access_token.expose_secret(), key.algorithm()),
-        };
-        codec
-            .issue_id_token(&claims)
-            .map(Some)
-            .map_err(|_| ErrorResponse::server_error())
+/// The id_token for a code exchange that granted `openid`, or `None` without it.
+pub(super) fn id_token(
+    issuer: &TokenIssuer,
+    grant: &CodeGrant,
+    pair: &TokenPair,
+) -> Result<Option<String>, ErrorResponse> {
+    if !pair.scope.contains("openid") {
+        return Ok(None);
     }
+    let codec = issuer.codec();
+    let Some(key) = codec.keys().id_token_key() else {
+        return Err(ErrorResponse::server_error());
+    };
+    let now = codec.clock().now().unix_timestamp();
+    let claims = IdTokenClaims {
+        iss: codec.issuer().to_owned(),
+        sub: pair.access_claims.sub.clone(),
+        aud: grant.client_id.clone(),
+        exp: now + codec.access_ttl().whole_seconds(),
+        iat: now,
+        auth_time: grant.auth_time,
+        nonce: grant.nonce.clone(),
+        at_hash: at_hash(pair.access_token.expose_secret(), key.algorithm()),
+    };
+    codec
+        .issue_id_token(&claims)
+        .map(Some)
+        .map_err(|_| ErrorResponse::server_error())
 }

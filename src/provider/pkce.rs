@@ -78,3 +78,11 @@ impl CodeChallenge {
         Self(URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes())))
     }
 }
+
+impl crate::store::CodeGrant {
+    /// The challenge as the checked type.
+    pub fn challenge(&self) -> Result<CodeChallenge, crate::store::StoreError> {
+        CodeChallenge::from_stored(&self.code_challenge)
+            .ok_or_else(|| crate::store::StoreError::Corrupt("authorization code challenge".into()))
+    }
+}

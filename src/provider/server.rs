@@ -1,6 +1,6 @@
 //! [`AuthorizationServer`]: the authorization endpoint, the token endpoint's client grants,
 //! introspection and logout, over `http` types like [`crate::oauth2`]. Its handlers live in
-//! [`super::interaction`] (the browser side) and [`super::token_endpoint`] (the client side).
+//! [`super::interaction`] (the browser side) and [`super::token`] (the client side).
 
 use std::fmt;
 use std::sync::Arc;
@@ -10,7 +10,9 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use rand::RngCore;
 use time::Duration;
 
-use super::{AuthorizationStore, ClientStore, Pages};
+use http::{HeaderMap, Response};
+
+use super::{AuthorizationStore, ClientStore, Pages, TokenEndpoint};
 use crate::TokenIssuer;
 use crate::keys::ID_TOKEN_ALGORITHM;
 
@@ -39,6 +41,8 @@ pub(super) struct Inner {
     pub(super) secure_cookies: bool,
     pub(super) password_grant: bool,
     pub(super) browser_session: Duration,
+    /// `/token`, `/revoke` and `/introspect` over this server's clients and codes.
+    pub(super) token: TokenEndpoint,
     #[cfg(feature = "upstream")]
     pub(super) upstream: Option<super::UpstreamProvider>,
 }
@@ -156,8 +160,15 @@ impl AuthorizationServerBuilder {
         if id_token_algorithm != Some(ID_TOKEN_ALGORITHM) {
             return Err(ServerConfigError::NoIdTokenKey);
         }
+        let token = TokenEndpoint::new(
+            self.issuer.clone(),
+            self.clients.clone(),
+            Some(self.store.clone()),
+            self.password_grant,
+        );
         Ok(AuthorizationServer {
             inner: Arc::new(Inner {
+                token,
                 secure_cookies: url.scheme() == "https",
                 issuer: self.issuer,
                 clients: self.clients,
@@ -216,6 +227,31 @@ impl AuthorizationServer {
     /// Whether the password grant is on.
     pub fn password_grant(&self) -> bool {
         self.inner.password_grant
+    }
+
+    /// `POST /token` from `address` (the client's address, for the password grant's throttle):
+    /// every grant, with client authentication.
+    pub async fn token(
+        &self,
+        address: std::net::IpAddr,
+        headers: &HeaderMap,
+        body: &[u8],
+    ) -> Response<Vec<u8>> {
+        self.inner.token.token(address, headers, body).await
+    }
+
+    /// `POST /revoke` (RFC 7009); a client that presents credentials must pass authentication.
+    pub async fn revoke(&self, headers: &HeaderMap, body: &[u8]) -> Response<Vec<u8>> {
+        self.inner.token.revoke(headers, body).await
+    }
+
+    /// `POST /introspect` (RFC 7662), for confidential clients only.
+    pub async fn introspect(&self, headers: &HeaderMap, body: &[u8]) -> Response<Vec<u8>> {
+        self.inner.token.introspect(headers, body).await
+    }
+
+    pub(crate) fn token_endpoint(&self) -> &TokenEndpoint {
+        &self.inner.token
     }
 
     pub(super) fn now(&self) -> i64 {

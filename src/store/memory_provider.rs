@@ -8,7 +8,7 @@ use async_trait::async_trait;
 
 use super::StoreError;
 use super::memory::lock;
-use crate::provider::{
+use super::{
     AuthorizationStore, BrowserSession, Client, ClientStore, CodeGrant, CodeRedemption,
     PendingAuthorization, UpstreamLoginState,
 };

@@ -1,11 +1,17 @@
-//! The storage the issuer needs, as traits any backend can implement: [`UserStore`],
-//! [`TokenRevocation`] and [`LoginThrottle`], with in-memory implementations in [`memory`].
+//! The storage the issuer and the authorization server need, as traits any backend can
+//! implement: [`UserStore`], [`TokenRevocation`] and [`LoginThrottle`] for the issuer,
+//! [`ClientStore`] and [`AuthorizationStore`] for the authorization server, with in-memory
+//! implementations in [`memory`] and SQL and Redis ones behind features. The traits (ports)
+//! live here, below everything that uses them: nothing in `store` knows the issuer or the
+//! provider.
 //!
 //! Every method can fail with [`StoreError::Unavailable`]; the issuer then fails closed: a
 //! revocation it could not check is never treated as "not revoked".
 
+mod authorization;
 #[cfg(any(feature = "sqlite", feature = "postgres", feature = "redis"))]
 mod bounded;
+mod client;
 pub mod memory;
 mod memory_provider;
 mod open;
@@ -31,12 +37,18 @@ pub mod redis;
 #[cfg(any(feature = "sqlite", feature = "postgres", feature = "redis"))]
 pub use bounded::DEFAULT_TIMEOUT;
 
+pub use authorization::{
+    AuthorizationStore, BrowserSession, ClientStore, CodeGrant, CodeRedemption,
+    PendingAuthorization, UpstreamLoginState, secret_digest,
+};
+pub use client::{Client, GrantType};
 pub use open::{
     REVOCATION_IN_DATABASE, REVOCATION_IN_REDIS, REVOCATION_STORE_SETTING, Stores, open,
 };
 pub use traits::{
-    Admission, ImportMode, ImportReport, Issuance, LoginThrottle, RevocationQuery,
-    RevocationStatus, ThrottlePolicy, TokenRevocation, User, UserLookup, UserStore,
+    Admission, ImportMode, ImportReport, Issuance, LoginThrottle, MAX_USERNAME_BYTES,
+    RevocationQuery, RevocationStatus, ThrottlePolicy, TokenRevocation, User, UserLookup,
+    UserStore,
 };
 pub use users_file::{MAX_USERS_FILE_BYTES, UsersFileError, import_users, parse_users_file};
 

@@ -6,8 +6,8 @@ use std::sync::Arc;
 use super::memory::{
     MemoryAuthorizationStore, MemoryClientStore, MemoryRevocation, MemoryThrottle, MemoryUserStore,
 };
+use super::{AuthorizationStore, ClientStore};
 use super::{LoginThrottle, StoreError, TokenRevocation, UserStore};
-use crate::provider::{AuthorizationStore, ClientStore};
 
 /// The [setting](UserStore::setting) naming where the servers keep revocations:
 /// [`REVOCATION_IN_REDIS`] or [`REVOCATION_IN_DATABASE`]. Servers record it at start; tools that

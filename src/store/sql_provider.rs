@@ -1,5 +1,5 @@
-//! [`ClientStore`](crate::provider::ClientStore) and
-//! [`AuthorizationStore`](crate::provider::AuthorizationStore) for the SQL stores, one
+//! [`ClientStore`](crate::store::ClientStore) and
+//! [`AuthorizationStore`](crate::store::AuthorizationStore) for the SQL stores, one
 //! implementation for SQLite and PostgreSQL like [`super::sql`].
 
 /// Implements the provider's store traits for `$store` (the same struct as `sql_store!`, in
@@ -11,11 +11,11 @@ macro_rules! sql_provider_store {
             use sqlx::Row;
 
             use super::{NAME, unavailable};
-            use crate::provider::{
+            use crate::store::{
                 AuthorizationStore, BrowserSession, Client, ClientStore, CodeGrant,
-                CodeRedemption, GrantType, PendingAuthorization, UpstreamLoginState,
+                CodeRedemption, GrantType, PendingAuthorization, StoreError,
+                UpstreamLoginState,
             };
-            use crate::store::StoreError;
             use crate::store::bounded::bounded;
             use crate::token::Scopes;
 

@@ -6,6 +6,10 @@ use super::StoreError;
 use crate::password::PasswordHash;
 use crate::token::Scopes;
 
+/// Usernames longer than this cannot exist: stores and the users file refuse them, and such a
+/// login fails without a store lookup.
+pub const MAX_USERNAME_BYTES: usize = 256;
+
 /// A user account. `Debug` never shows the password hash.
 #[derive(Clone)]
 pub struct User {

@@ -6,8 +6,8 @@
 
 use serde::Deserialize;
 
+use super::MAX_USERNAME_BYTES;
 use super::{ImportMode, ImportReport, StoreError, TokenRevocation, User, UserStore};
-use crate::issuer::MAX_USERNAME_BYTES;
 use crate::password::PasswordHash;
 use crate::token::Scopes;
 

@@ -21,6 +21,15 @@ pub use startup::{Started, StartupError, start};
 
 use std::process::ExitCode;
 
+/// The library's endpoints as the flags configure them: the authorization server, the trusted
+/// proxies and the request deadline. Both servers mount these.
+pub fn endpoints(app: &App, config: &Config) -> tokenward::endpoints::Endpoints {
+    tokenward::endpoints::Endpoints::new(app.issuer().clone())
+        .authorization_server(app.server().clone())
+        .trusted_proxies(config.trusted_proxies.clone())
+        .request_timeout(std::time::Duration::from_secs(config.request_timeout))
+}
+
 /// Parses the command line; on a usage error clap prints it and exits with status 2.
 pub fn config_from_args() -> Config {
     <Config as clap::Parser>::parse()

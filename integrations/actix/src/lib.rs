@@ -49,62 +49,45 @@ pub use limits::limits;
 pub use routes::resource;
 pub use tokenward::oauth2::{AnyScope, RequiredScope};
 
-use std::net::IpAddr;
 use std::time::Duration;
 
 use tokenward::TokenIssuer;
-use tokenward::oauth2::Endpoints;
+use tokenward::endpoints::Endpoints;
 
-/// The issuer and the options its routes and extractors share (a
-/// [`tokenward::oauth2::Endpoints`]). Cheap to clone.
+/// The endpoints ([`tokenward::endpoints::Endpoints`]) the routes serve and the extractors
+/// read. Cheap to clone. Options (trusted proxies, the request deadline, the authorization
+/// server) are set on the [`Endpoints`], in one place for every framework:
+///
+/// ```
+/// # fn f(issuer: tokenward::TokenIssuer) {
+/// use tokenward::endpoints::Endpoints;
+///
+/// let tokenward = actix_web_tokenward::Tokenward::from(
+///     Endpoints::new(issuer)
+///         .trusted_proxies(vec!["10.0.0.5".parse().unwrap()])
+///         .request_timeout(std::time::Duration::from_secs(5)),
+/// );
+/// # }
+/// ```
 #[derive(Clone, Debug)]
 pub struct Tokenward {
     endpoints: Endpoints,
 }
 
 impl Tokenward {
-    /// The default time a whole request (body included) may take before it is answered 503.
+    /// The default time a whole request (body included) may take under [`limits`] before it
+    /// is answered 503.
     pub const DEFAULT_REQUEST_TIMEOUT: Duration = Endpoints::DEFAULT_REQUEST_TIMEOUT;
 
-    /// Routes and extractors around `issuer`; no trusted proxies, the default request timeout.
+    /// Routes and extractors around `issuer` with the default options
+    /// ([`Endpoints::new`]).
     pub fn new(issuer: TokenIssuer) -> Self {
         Self::from(Endpoints::new(issuer))
     }
 
-    /// The reverse proxies whose `X-Forwarded-For` names the client the token endpoint
-    /// throttles by; anyone else's header is ignored.
-    ///
-    /// ```
-    /// # fn f(issuer: tokenward::TokenIssuer) {
-    /// let tokenward = actix_web_tokenward::Tokenward::new(issuer)
-    ///     .trusted_proxies(vec!["10.0.0.5".parse().unwrap()]);
-    /// # }
-    /// ```
-    #[must_use]
-    pub fn trusted_proxies(self, proxies: Vec<IpAddr>) -> Self {
-        Self::from(self.endpoints.trusted_proxies(proxies))
-    }
-
-    /// How long a whole request may take under [`limits`] (a slow client, a starved
-    /// password hasher) before it is answered 503 `temporarily_unavailable`.
-    ///
-    /// ```
-    /// # fn f(issuer: tokenward::TokenIssuer) {
-    /// let tokenward = actix_web_tokenward::Tokenward::new(issuer)
-    ///     .request_timeout(std::time::Duration::from_secs(5));
-    /// # }
-    /// ```
-    #[must_use]
-    pub fn request_timeout(self, timeout: Duration) -> Self {
-        Self::from(self.endpoints.request_timeout(timeout))
-    }
-
-    /// Adds the authorization server: the code flow with PKCE (`GET /authorize`, the login and
-    /// consent forms), `GET|POST /logout`, `POST /introspect`, client authentication and the
-    /// client grants at `/token`. See [`tokenward::provider::AuthorizationServer`].
-    #[must_use]
-    pub fn authorization_server(self, server: tokenward::provider::AuthorizationServer) -> Self {
-        Self::from(self.endpoints.authorization_server(server))
+    /// The endpoints, with their options and the authorization server if one was added.
+    pub fn endpoints(&self) -> &Endpoints {
+        &self.endpoints
     }
 
     /// The issuer, for handlers that need more than the extractors give.

@@ -10,6 +10,7 @@ use actix_web::{App, test, web};
 use secrecy::SecretString;
 use serde_json::Value;
 use tokenward::TokenIssuer;
+use tokenward::endpoints::Endpoints;
 use tokenward::keys::{KeyAlgorithm, KeySet};
 use tokenward::password::{Argon2Params, PasswordHasher};
 use tokenward::store::memory::{MemoryRevocation, MemoryUserStore};
@@ -168,7 +169,8 @@ async fn an_app_without_configure_fails_closed_with_500() {
 
 #[actix_web::test]
 async fn a_request_past_the_deadline_gets_503_with_retry_after() {
-    let tokenward = Tokenward::new(issuer().await).request_timeout(Duration::from_millis(200));
+    let tokenward =
+        Tokenward::from(Endpoints::new(issuer().await).request_timeout(Duration::from_millis(200)));
     let app = app!(tokenward);
     // The deadline answers as an error, which actix renders into the response.
     let answer = match app.call(get_with("/slow", None)).await {

@@ -1,20 +1,23 @@
-//! The OAuth endpoints: token, revocation, JWKS, and those of the authorization server.
+//! The library's route table ([`tokenward::endpoints`]) as an axum router: one generic handler
+//! for every route.
 
 use std::net::SocketAddr;
 
 use axum::Router;
-use axum::body::Bytes;
-use axum::extract::{ConnectInfo, DefaultBodyLimit, RawQuery, State};
-use axum::routing::{get, post};
-use http::HeaderMap;
-use tokenward::{oauth2, provider};
+use axum::extract::{ConnectInfo, Request, State};
+use axum::routing::{MethodFilter, MethodRouter, on};
+use http::StatusCode;
+use tokenward::endpoints::{EndpointRequest, Route};
+use tokenward::oauth2::ErrorResponse;
 
 use crate::{Reply, Tokenward};
 
 impl Tokenward {
-    /// `POST /token` (password and refresh-token grants, RFC 6749), `POST /revoke` (RFC 7009)
-    /// and `GET /.well-known/jwks.json` (the public keys), to merge into the application's
-    /// router. Form bodies over [`oauth2::MAX_FORM_BYTES`] are refused with 413.
+    /// Every route of [`tokenward::endpoints::Endpoints::routes`], to merge into the
+    /// application's router: `POST /token`, `POST /revoke`, `GET /.well-known/jwks.json`, and
+    /// with an authorization server its endpoints (`/authorize`, the login and consent forms,
+    /// `/logout`, `/introspect`, `/userinfo`, discovery, upstream login). A body over a route's
+    /// limit is answered 413; a method it does not answer, 405 with `Allow`.
     ///
     /// The token endpoint reads the peer address (`ConnectInfo<SocketAddr>`) to throttle
     /// logins per client: serve with [`crate::serve`] or
@@ -27,164 +30,52 @@ impl Tokenward {
     ///     .layer(tokenward.layer());
     /// # }
     /// ```
-    ///
-    /// With an [authorization server](Tokenward::authorization_server), also `GET /authorize`,
-    /// `POST /authorize/login`, `POST /authorize/consent`, `GET|POST /logout`,
-    /// `POST /introspect`, `GET|POST /userinfo`, the discovery documents at
-    /// `/.well-known/openid-configuration` and `/.well-known/oauth-authorization-server`, and
-    /// login through an upstream provider (`POST /upstream/start`, `GET /upstream/callback`;
-    /// an error page unless the server was built with one).
     pub fn routes<S: Clone + Send + Sync + 'static>(&self) -> Router<S> {
-        let mut router = Router::new()
-            .route("/token", post(token))
-            .route("/revoke", post(revoke))
-            .route("/.well-known/jwks.json", get(jwks));
-        if self.endpoints.server().is_some() {
-            router = router
-                .route("/authorize", get(authorize))
-                .route(provider::LOGIN_PATH, post(login))
-                .route(provider::CONSENT_PATH, post(consent))
-                .route("/logout", get(logout_get).post(logout_post))
-                .route("/introspect", post(introspect))
-                .route(provider::USERINFO_PATH, get(userinfo).post(userinfo))
-                .route(provider::OPENID_CONFIGURATION_PATH, get(discovery))
-                .route(provider::OAUTH_METADATA_PATH, get(discovery))
-                .route(provider::UPSTREAM_START_PATH, post(upstream_start))
-                .route(provider::UPSTREAM_CALLBACK_PATH, get(upstream_callback));
+        let mut router = Router::new();
+        for route in self.endpoints.routes() {
+            router = router.route(route.path, method_router(route));
         }
-        router
-            .layer(DefaultBodyLimit::max(oauth2::MAX_FORM_BYTES))
-            .with_state(self.clone())
+        router.with_state(self.clone())
     }
 }
 
-/// The answer of a provider route when no authorization server is configured (they are only
-/// mounted with one, so this is a wiring fault).
-fn no_server() -> Reply {
-    Reply(oauth2::ErrorResponse::server_error().into_response())
+fn method_router(route: Route) -> MethodRouter<Tokenward> {
+    let filter = route
+        .methods
+        .iter()
+        .filter_map(|method| MethodFilter::try_from(method.clone()).ok())
+        .reduce(MethodFilter::or)
+        .unwrap_or(MethodFilter::GET);
+    on(
+        filter,
+        move |State(tokenward): State<Tokenward>, request: Request| {
+            handle(tokenward, route, request)
+        },
+    )
 }
 
-async fn authorize(
-    State(tokenward): State<Tokenward>,
-    RawQuery(query): RawQuery,
-    headers: HeaderMap,
-) -> Reply {
-    match tokenward.endpoints.server() {
-        Some(server) => Reply(
-            server
-                .authorize(&headers, query.as_deref().unwrap_or_default())
-                .await,
-        ),
-        None => no_server(),
-    }
-}
-
-async fn login(
-    State(tokenward): State<Tokenward>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Reply {
-    let address = tokenward.endpoints.client_address(peer.ip(), &headers);
-    match tokenward.endpoints.server() {
-        Some(server) => Reply(server.login(address, &headers, &body).await),
-        None => no_server(),
-    }
-}
-
-async fn consent(State(tokenward): State<Tokenward>, headers: HeaderMap, body: Bytes) -> Reply {
-    match tokenward.endpoints.server() {
-        Some(server) => Reply(server.consent(&headers, &body).await),
-        None => no_server(),
-    }
-}
-
-async fn logout_get(
-    State(tokenward): State<Tokenward>,
-    RawQuery(query): RawQuery,
-    headers: HeaderMap,
-) -> Reply {
-    match tokenward.endpoints.server() {
-        Some(server) => Reply(
-            server
-                .logout(&headers, query.as_deref().unwrap_or_default())
-                .await,
-        ),
-        None => no_server(),
-    }
-}
-
-async fn logout_post(State(tokenward): State<Tokenward>, headers: HeaderMap, body: Bytes) -> Reply {
-    match tokenward.endpoints.server() {
-        Some(server) => Reply(
-            server
-                .logout(&headers, std::str::from_utf8(&body).unwrap_or_default())
-                .await,
-        ),
-        None => no_server(),
-    }
-}
-
-async fn introspect(State(tokenward): State<Tokenward>, headers: HeaderMap, body: Bytes) -> Reply {
-    match tokenward.endpoints.server() {
-        Some(server) => Reply(server.introspect(&headers, &body).await),
-        None => no_server(),
-    }
-}
-
-async fn userinfo(State(tokenward): State<Tokenward>, headers: HeaderMap) -> Reply {
-    match tokenward.endpoints.server() {
-        Some(server) => Reply(server.userinfo(&headers).await),
-        None => no_server(),
-    }
-}
-
-async fn upstream_start(
-    State(tokenward): State<Tokenward>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Reply {
-    match tokenward.endpoints.server() {
-        Some(server) => Reply(server.upstream_start(&headers, &body).await),
-        None => no_server(),
-    }
-}
-
-async fn upstream_callback(
-    State(tokenward): State<Tokenward>,
-    RawQuery(query): RawQuery,
-    headers: HeaderMap,
-) -> Reply {
-    match tokenward.endpoints.server() {
-        Some(server) => Reply(
-            server
-                .upstream_callback(&headers, query.as_deref().unwrap_or_default())
-                .await,
-        ),
-        None => no_server(),
-    }
-}
-
-async fn discovery(State(tokenward): State<Tokenward>) -> Reply {
-    match tokenward.endpoints.server() {
-        Some(server) => Reply(server.discovery()),
-        None => no_server(),
-    }
-}
-
-async fn token(
-    State(tokenward): State<Tokenward>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Reply {
-    Reply(tokenward.endpoints.token(peer.ip(), &headers, &body).await)
-}
-
-async fn revoke(State(tokenward): State<Tokenward>, headers: HeaderMap, body: Bytes) -> Reply {
-    Reply(tokenward.endpoints.revoke(&headers, &body).await)
-}
-
-async fn jwks(State(tokenward): State<Tokenward>) -> Reply {
-    Reply(tokenward.endpoints.jwks())
+async fn handle(tokenward: Tokenward, route: Route, request: Request) -> Reply {
+    let (parts, body) = request.into_parts();
+    let Ok(body) = axum::body::to_bytes(body, route.body_limit).await else {
+        return Reply(
+            ErrorResponse::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "invalid_request",
+                "the request body is too large",
+            )
+            .into_response(),
+        );
+    };
+    let peer = parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ConnectInfo(peer)| peer.ip());
+    let request = EndpointRequest {
+        method: &parts.method,
+        headers: &parts.headers,
+        query: parts.uri.query().unwrap_or_default(),
+        body: &body,
+        peer,
+    };
+    Reply(tokenward.endpoints.handle(&route, request).await)
 }

@@ -13,6 +13,7 @@ use http_body_util::BodyExt;
 use secrecy::SecretString;
 use serde_json::Value;
 use tokenward::TokenIssuer;
+use tokenward::endpoints::Endpoints;
 use tokenward::keys::{KeyAlgorithm, KeySet};
 use tokenward::password::{Argon2Params, PasswordHasher};
 use tokenward::store::memory::{MemoryRevocation, MemoryUserStore};
@@ -202,7 +203,8 @@ async fn a_route_without_the_layer_fails_closed_with_500() {
 
 #[tokio::test(start_paused = true)]
 async fn a_request_past_the_deadline_gets_503_with_retry_after() {
-    let tokenward = Tokenward::new(issuer().await).request_timeout(Duration::from_secs(2));
+    let tokenward =
+        Tokenward::from(Endpoints::new(issuer().await).request_timeout(Duration::from_secs(2)));
     let app = app(&tokenward);
     let answer = send(&app, get_with("/slow", None)).await;
     assert_eq!(answer.status, StatusCode::SERVICE_UNAVAILABLE);
@@ -251,7 +253,8 @@ async fn the_token_route_throttles_by_the_client_a_trusted_proxy_names() {
     .build()
     .unwrap();
     // `send` connects every request from 192.0.2.1, the proxy.
-    let tokenward = Tokenward::new(issuer).trusted_proxies(vec!["192.0.2.1".parse().unwrap()]);
+    let tokenward =
+        Tokenward::from(Endpoints::new(issuer).trusted_proxies(vec!["192.0.2.1".parse().unwrap()]));
     let app = app(&tokenward);
     let attempt = |client: &'static str, user: usize| {
         let mut request = form(

@@ -10,8 +10,7 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use super::{Client, CodeChallenge};
-use crate::store::StoreError;
+use super::{Client, StoreError};
 use crate::token::Scopes;
 
 /// The hex SHA-256 of a random credential, the form in which stores hold it. A plain hash is
@@ -65,14 +64,6 @@ pub struct CodeGrant {
     pub epoch: u64,
     /// When the code stops being redeemable (unix seconds).
     pub expires_at: i64,
-}
-
-impl CodeGrant {
-    /// The challenge as the checked type.
-    pub fn challenge(&self) -> Result<CodeChallenge, StoreError> {
-        CodeChallenge::from_stored(&self.code_challenge)
-            .ok_or_else(|| StoreError::Corrupt("authorization code challenge".into()))
-    }
 }
 
 /// The answer of [`AuthorizationStore::redeem_code`].

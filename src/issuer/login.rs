@@ -1,0 +1,337 @@
+//! Password login (RFC 6749 §4.3 and the browser's login form): throttled before any check,
+//! the same store calls and about the same time for unknown users, outdated hashes upgraded.
+
+use super::*;
+
+/// The id looked up for a username that does not exist, so that path makes the same store calls
+/// as a real login. User ids are generated hex; this one can never be one.
+const UNKNOWN_USER_ID: &str = "-no-such-user-";
+
+/// The throttle key of a username.
+pub(super) fn user_key(username: &str) -> String {
+    format!("user:{username}")
+}
+
+/// The throttle key of a client address: IPv6 per /64, since one subscriber gets a whole /64.
+fn client_key(client: IpAddr) -> String {
+    match client {
+        IpAddr::V4(v4) => format!("client:{v4}"),
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => format!("client:{v4}"),
+            None => {
+                let s = v6.segments();
+                format!("client:{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+            }
+        },
+    }
+}
+
+/// A username as security events show it: at most 64 characters.
+fn logged_username(username: &str) -> &str {
+    match username.char_indices().nth(64) {
+        Some((end, _)) => &username[..end],
+        None => username,
+    }
+}
+
+/// A hashing failure as an issuer error: a full queue is [`Error::Busy`].
+pub(super) fn hashing_error(err: PasswordError) -> Error {
+    match err {
+        PasswordError::Busy => Error::Busy,
+        PasswordError::NoRuntime | PasswordError::WorkerFailed => {
+            Error::Password(PasswordError::WorkerFailed)
+        }
+        other => Error::Password(other),
+    }
+}
+
+impl TokenIssuer {
+    /// Resource-owner password login (RFC 6749 §4.3), without a client address: only the
+    /// per-username throttle applies. Servers should call [`Self::login_from`].
+    pub async fn login(
+        &self,
+        username: &str,
+        password: &SecretString,
+        requested: Option<&Scopes>,
+    ) -> Result<TokenPair, Error> {
+        self.login_with(None, username, password, requested).await
+    }
+
+    /// Resource-owner password login (RFC 6749 §4.3) from `client` (the peer address).
+    ///
+    /// Order matters. Input no account can have (an empty, overlong or control-character
+    /// username; an empty, overlong or NUL-containing password) is refused first, the same way
+    /// for everyone. Then the attempt is counted, atomically, against the client address and the
+    /// username before any password is checked, so concurrent guesses cannot outrun the
+    /// throttle. The password is verified for known and unknown users alike (a dummy hash for
+    /// unknown ones), disabled users and scopes are looked at only after, and every failed login
+    /// is padded to the slowest recent verification, so neither the answer nor its timing tells
+    /// whether the account exists or what kind of hash it has. `requested` of `None` or empty
+    /// grants all of the user's scopes.
+    pub async fn login_from(
+        &self,
+        client: IpAddr,
+        username: &str,
+        password: &SecretString,
+        requested: Option<&Scopes>,
+    ) -> Result<TokenPair, Error> {
+        self.login_with(Some(client), username, password, requested)
+            .await
+    }
+
+    async fn login_with(
+        &self,
+        client: Option<IpAddr>,
+        username: &str,
+        password: &SecretString,
+        requested: Option<&Scopes>,
+    ) -> Result<TokenPair, Error> {
+        let result = async {
+            let (user, issuance) = self.authenticate_with(client, username, password).await?;
+            let granted = grant(&user.scopes, requested)?;
+            let session_id = new_session_id();
+            let session_exp = self.session_exp();
+            let subject = TokenSubject {
+                user_id: &user.id,
+                session_id: &session_id,
+                generation: issuance.generation,
+                epoch: issuance.epoch,
+                session_exp: Some(session_exp),
+            };
+            self.issue_pair(subject, &granted, &granted, session_exp, None)
+        }
+        .await;
+        observe("login", result)
+    }
+
+    /// When a login session starting now ends.
+    pub(super) fn session_exp(&self) -> i64 {
+        (self.inner.codec.clock().now() + self.inner.session_lifetime).unix_timestamp()
+    }
+
+    /// Checks a username and password exactly as a password login does (throttles, timing,
+    /// hash upgrade), without issuing tokens: the login form of the authorization endpoint.
+    /// Returns the user and the generation and epoch their tokens get.
+    pub(crate) async fn authenticate_with(
+        &self,
+        client: Option<IpAddr>,
+        username: &str,
+        password: &SecretString,
+    ) -> Result<(User, Issuance), Error> {
+        let result = self.authenticate_steps(client, username, password).await;
+        let client = client.map(tracing::field::display);
+        // People type passwords into the username field: log only what a username needs.
+        let username = logged_username(username);
+        let outcome = match &result {
+            Ok(_) => "succeeded",
+            Err(Error::InvalidCredentials) => "failed",
+            Err(Error::Throttled { .. }) => "throttled",
+            Err(Error::Busy) => "busy",
+            Err(Error::Unavailable(_)) => "unavailable",
+            Err(_) => "error",
+        };
+        ::metrics::counter!(crate::metrics::LOGINS, "outcome" => outcome).increment(1);
+        match &result {
+            Ok((user, _)) => tracing::info!(
+                target: events::TARGET, event = events::LOGIN_SUCCEEDED,
+                user_id = %user.id, client
+            ),
+            Err(Error::InvalidCredentials) => tracing::info!(
+                target: events::TARGET, event = events::LOGIN_FAILED, username, client
+            ),
+            Err(Error::Busy) => tracing::warn!(
+                target: events::TARGET, event = events::LOGIN_BUSY, username, client
+            ),
+            Err(_) => {}
+        }
+        result
+    }
+
+    async fn authenticate_steps(
+        &self,
+        client: Option<IpAddr>,
+        username: &str,
+        password: &SecretString,
+    ) -> Result<(User, Issuance), Error> {
+        let inner = &self.inner;
+        if !is_possible_username(username) || PasswordHasher::check_input(password).is_err() {
+            return Err(Error::InvalidCredentials);
+        }
+        let now = self.now();
+        let throttled = |limit: &'static str| {
+            move |err: Error| {
+                if let Error::Throttled { retry_after_secs } = err {
+                    let client = client.map(tracing::field::display);
+                    let username = logged_username(username);
+                    tracing::warn!(
+                        target: events::TARGET, event = events::LOGIN_THROTTLED,
+                        username, client, limit, retry_after_secs
+                    );
+                }
+                err
+            }
+        };
+        if let Some(client) = client {
+            self.admit(&client_key(client), now, inner.client_policy)
+                .await
+                .map_err(throttled("client"))?;
+        }
+        let user_key = user_key(username);
+        self.admit(&user_key, now, inner.throttle_policy)
+            .await
+            .map_err(throttled("username"))?;
+        let started = Instant::now();
+        let (user, issuance) = match self.check_password(username, password).await {
+            Ok(found) => found,
+            Err(Error::InvalidCredentials) => {
+                let floor = inner.hasher.failed_login_floor();
+                tokio::time::sleep_until(tokio::time::Instant::from_std(started + floor)).await;
+                return Err(Error::InvalidCredentials);
+            }
+            Err(other) => return Err(other),
+        };
+        inner.throttle.clear(&user_key).await?;
+        self.upgrade_hash(&user, password).await;
+        Ok((user, issuance))
+    }
+
+    /// Counts an attempt for `key`; a locked key is [`Error::Throttled`].
+    pub(super) async fn admit(
+        &self,
+        key: &str,
+        now: i64,
+        policy: ThrottlePolicy,
+    ) -> Result<(), Error> {
+        match self.inner.throttle.attempt(key, now, policy).await? {
+            Admission::Admitted => Ok(()),
+            Admission::Locked { retry_after_secs } => Err(Error::Throttled { retry_after_secs }),
+        }
+    }
+
+    /// The user whose password this is, with the generation and epoch their tokens get, or
+    /// [`Error::InvalidCredentials`] (unknown, wrong password, disabled, unusable record).
+    async fn check_password(
+        &self,
+        username: &str,
+        password: &SecretString,
+    ) -> Result<(User, Issuance), Error> {
+        let inner = &self.inner;
+        let Some(found) = self.usable_user(inner.users.find_by_username(username).await)? else {
+            // The same store calls as for a known user, so an unknown name costs the same round
+            // trips and fails the same way (503) when a store is down: neither timing nor an
+            // outage tells it from an existing one.
+            inner.revocation.issuance(UNKNOWN_USER_ID).await?;
+            let _ = self.usable_user(inner.users.find_by_id(UNKNOWN_USER_ID).await)?;
+            inner
+                .hasher
+                .verify_dummy_async(password)
+                .await
+                .map_err(hashing_error)?;
+            return Err(Error::InvalidCredentials);
+        };
+        // The generation is read before the hash it is checked against (read again by id):
+        // a password change writes the hash and then raises the generation, so a change that
+        // lands after this read of the hash also lands after the generation read, and cuts off
+        // what this login issues. Reading them the other way round would let a login verified
+        // against the old password outlive the change.
+        let issuance = inner.revocation.issuance(&found.id).await?;
+        let Some(user) = self.usable_user(inner.users.find_by_id(&found.id).await)? else {
+            inner
+                .hasher
+                .verify_dummy_async(password)
+                .await
+                .map_err(hashing_error)?;
+            return Err(Error::InvalidCredentials);
+        };
+        let password_ok = match inner
+            .hasher
+            .verify_async(password, &user.password_hash)
+            .await
+        {
+            Ok(ok) => ok,
+            Err(
+                err
+                @ (PasswordError::Busy | PasswordError::NoRuntime | PasswordError::WorkerFailed),
+            ) => return Err(hashing_error(err)),
+            Err(err) => {
+                tracing::warn!(user_id = %user.id, error = %err, "stored password hash is unusable");
+                false
+            }
+        };
+        if password_ok && !user.disabled {
+            Ok((user, issuance))
+        } else {
+            Err(Error::InvalidCredentials)
+        }
+    }
+
+    /// A user lookup's result, with a corrupt record answered like a missing one (and logged):
+    /// a login must not tell an account with a broken row from no account.
+    fn usable_user(&self, found: Result<Option<User>, StoreError>) -> Result<Option<User>, Error> {
+        match found {
+            Ok(user) => Ok(user),
+            Err(StoreError::Corrupt(what)) => {
+                tracing::warn!(record = %what, "user record is corrupt; login refused");
+                Ok(None)
+            }
+            Err(err) => Err(err.into()),
+        }
+    }
+
+    /// Replaces an outdated hash after a successful login. Best effort: the login has succeeded
+    /// whatever happens here, and the next login tries again.
+    async fn upgrade_hash(&self, user: &User, password: &SecretString) {
+        let inner = &self.inner;
+        if !inner.hasher.needs_rehash(&user.password_hash) {
+            return;
+        }
+        // Compare-and-set: a password changed since this login read the hash stays changed.
+        let result = match inner.hasher.hash_async(password).await {
+            Ok(hash) => inner
+                .users
+                .upgrade_password_hash(&user.id, &user.password_hash, &hash)
+                .await
+                .map_err(|e| e.to_string()),
+            Err(e) => Err(e.to_string()),
+        };
+        match result {
+            Ok(true) => {}
+            Ok(false) => {
+                tracing::info!(user_id = %user.id, "password changed during login; hash not upgraded");
+            }
+            Err(error) => {
+                tracing::warn!(user_id = %user.id, %error, "could not upgrade an outdated password hash");
+            }
+        }
+    }
+
+    pub(super) fn issue_pair(
+        &self,
+        subject: TokenSubject<'_>,
+        access_scope: &Scopes,
+        refresh_scope: &Scopes,
+        session_exp: i64,
+        client_id: Option<&str>,
+    ) -> Result<TokenPair, Error> {
+        let codec = &self.inner.codec;
+        let access = codec
+            .issue_access_as(subject, access_scope, &(), client_id, SubjectKind::User)
+            .map_err(Error::Signing)?;
+        let refresh = codec
+            .issue_refresh_as(
+                subject,
+                refresh_scope,
+                self.inner.refresh_ttl,
+                session_exp,
+                client_id,
+            )
+            .map_err(Error::Signing)?;
+        Ok(TokenPair {
+            access_token: access.token,
+            refresh_token: refresh.token,
+            expires_in: u64::try_from(access.claims.exp - access.claims.iat).unwrap_or(0),
+            scope: access_scope.clone(),
+            access_claims: access.claims,
+        })
+    }
+}
