@@ -12,6 +12,7 @@ mod open;
 #[cfg(feature = "postgres")]
 #[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
 pub mod postgres;
+mod revocation_switch;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 mod sql;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
@@ -34,6 +35,7 @@ pub use bounded::DEFAULT_TIMEOUT;
 pub use open::{
     REVOCATION_IN_DATABASE, REVOCATION_IN_REDIS, REVOCATION_STORE_SETTING, Stores, open,
 };
+pub use revocation_switch::{RevocationStoreChange, RevocationStoreKind, open_for_serving};
 pub use traits::{
     Admission, ImportMode, ImportReport, Issuance, LoginThrottle, RevocationQuery,
     RevocationStatus, ThrottlePolicy, TokenRevocation, User, UserLookup, UserStore,
