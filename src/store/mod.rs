@@ -18,6 +18,7 @@ mod open;
 #[cfg(feature = "postgres")]
 #[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
 pub mod postgres;
+mod revocation_switch;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 mod sql;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
@@ -45,6 +46,7 @@ pub use client::{Client, GrantType};
 pub use open::{
     REVOCATION_IN_DATABASE, REVOCATION_IN_REDIS, REVOCATION_STORE_SETTING, Stores, open,
 };
+pub use revocation_switch::{RevocationStoreChange, RevocationStoreKind, open_for_serving};
 pub use traits::{
     Admission, ImportMode, ImportReport, Issuance, LoginThrottle, MAX_USERNAME_BYTES,
     RevocationQuery, RevocationStatus, ThrottlePolicy, TokenRevocation, User, UserLookup,

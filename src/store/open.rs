@@ -10,7 +10,8 @@ use super::{AuthorizationStore, ClientStore};
 use super::{LoginThrottle, StoreError, TokenRevocation, UserStore};
 
 /// The [setting](UserStore::setting) naming where the servers keep revocations:
-/// [`REVOCATION_IN_REDIS`] or [`REVOCATION_IN_DATABASE`]. Servers record it at start; tools that
+/// [`REVOCATION_IN_REDIS`] or [`REVOCATION_IN_DATABASE`]. Servers record it at start
+/// ([`Stores::adopt_revocation_store`], which rotates the epoch when it changes); tools that
 /// write cutoffs read it.
 pub const REVOCATION_STORE_SETTING: &str = "revocation_store";
 /// Revocations are in Redis (`--redis-url`).
@@ -53,6 +54,12 @@ fn unsupported(what: &str) -> StoreError {
 /// - `redis://...` for `redis_url` (feature `redis`), keys under the prefix `tokenward`.
 ///
 /// Errors name the URL with its password hidden.
+///
+/// This records nothing, so tools can open a deployment's stores without changing where its
+/// servers look. A server that issues or checks tokens uses
+/// [`open_for_serving`](super::open_for_serving) (or calls
+/// [`Stores::adopt_revocation_store`]), which refuses the tokens issued before the deployment
+/// moved its revocations between the database and Redis.
 pub async fn open(database_url: &str, redis_url: Option<&str>) -> Result<Stores, StoreError> {
     let mut stores = open_database(database_url).await?;
     if let Some(redis_url) = redis_url {

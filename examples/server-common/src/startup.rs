@@ -89,18 +89,15 @@ pub async fn start(config: &Config) -> Result<Started, StartupError> {
 
     let stores = store::open(&config.database_url, config.redis_url.as_deref())
         .await
-        .map_err(|e| {
-            // Which URL it was, without its password: a timeout's message cannot say.
-            let mut urls = format!("--database-url {}", store::redact_url(&config.database_url));
-            if let Some(redis) = &config.redis_url {
-                urls.push_str(&format!(", --redis-url {}", store::redact_url(redis)));
-            }
-            match e {
-                StoreError::Unavailable(what) => {
-                    fail(format!("cannot open store: {what} ({urls})"))
-                }
-                other => fail(format!("cannot open store: {other} ({urls})")),
-            }
+        .map_err(|e| match e {
+            StoreError::Unavailable(what) => fail(format!(
+                "cannot open store: {what} ({})",
+                store_urls(config)
+            )),
+            other => fail(format!(
+                "cannot open store: {other} ({})",
+                store_urls(config)
+            )),
         })?;
     // Opening a pool can succeed lazily; ask each store once so a wrong URL fails here.
     stores
@@ -158,36 +155,22 @@ pub async fn start(config: &Config) -> Result<Started, StartupError> {
         .build()
         .map_err(|e| fail(format!("token settings: {e}")))?;
 
-    // Written once everything else has checked out. Tools that write cutoffs
-    // (`tokenward users revoke-all`) read here where the servers look for them.
-    let revocation_store = if config.redis_url.is_some() {
-        store::REVOCATION_IN_REDIS
-    } else {
-        store::REVOCATION_IN_DATABASE
-    };
-    let recorded = stores
-        .users
-        .setting(store::REVOCATION_STORE_SETTING)
+    // Recorded once everything else has checked out, so a start that fails on its
+    // configuration neither records a switch nor logs anyone out. Tools that write cutoffs
+    // (`tokenward users revoke-all`) read the record to write where the servers look.
+    let revocation_store = store::RevocationStoreKind::for_redis_url(config.redis_url.as_deref());
+    let change = stores
+        .adopt_revocation_store(revocation_store)
         .await
-        .map_err(|e| fail(format!("--database-url: {e}")))?;
-    if recorded.as_deref().is_some_and(|r| r != revocation_store) {
-        // The store now in use missed every revocation made while the other one was: tokens
-        // from before the switch cannot be trusted.
-        stores
-            .revocation
-            .rotate_epoch()
-            .await
-            .map_err(|e| fail(format!("switching the revocation store: {e}")))?;
-        eprintln!(
-            "revocations moved from {} to {revocation_store}: tokens issued before are refused",
-            recorded.as_deref().unwrap_or("?")
-        );
+        .map_err(|e| {
+            fail(format!(
+                "recording the revocation store: {e} ({})",
+                store_urls(config)
+            ))
+        })?;
+    if let store::RevocationStoreChange::Switched { from, to, .. } = &change {
+        eprintln!("revocations moved from {from} to {to}: tokens issued before are refused");
     }
-    stores
-        .users
-        .put_setting(store::REVOCATION_STORE_SETTING, revocation_store)
-        .await
-        .map_err(|e| fail(format!("--database-url: {e}")))?;
 
     let mut builder = AuthorizationServer::builder(
         issuer.clone(),
@@ -242,6 +225,15 @@ pub async fn start(config: &Config) -> Result<Started, StartupError> {
         listener,
         address,
     })
+}
+
+/// The store flags with their URLs, passwords hidden: a timeout's message cannot say which it was.
+fn store_urls(config: &Config) -> String {
+    let mut urls = format!("--database-url {}", store::redact_url(&config.database_url));
+    if let Some(redis) = &config.redis_url {
+        urls.push_str(&format!(", --redis-url {}", store::redact_url(redis)));
+    }
+    urls
 }
 
 fn to_i64(secs: u64) -> i64 {
