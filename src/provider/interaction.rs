@@ -1,6 +1,8 @@
 //! The browser side of the code flow: `GET /authorize`, the login and consent forms, and
 //! `/logout`. Each step is one rule of RFC 6749 §4.1, RFC 9700 or OpenID Core §3.1.2, in the
-//! order the contract gives them.
+//! order the contract gives them. Whether a request needs a login or a consent, and which
+//! scopes its code carries, is `decide`'s answer over what these controllers read from cookies,
+//! forms and stores; they act on it.
 
 use std::net::IpAddr;
 
@@ -10,15 +12,17 @@ use secrecy::SecretString;
 use subtle::ConstantTimeEq;
 
 use super::cookies::{self, BROWSER_COOKIE, SESSION_COOKIE};
+use super::decide::{self, Account, ClientView, Next, Refusal, Request, Session, Situation, Step};
 use super::server::{AuthorizationServer, CODE_LIFETIME, PENDING_LIFETIME, random_secret};
 use super::{
     AuthorizationQuery, AuthorizationRequest, AuthorizeError, BrowserSession, Client, CodeGrant,
-    PendingAuthorization, Prompt, UnredirectableError, secret_digest,
+    PendingAuthorization, UnredirectableError, secret_digest,
 };
 use crate::Error;
 use crate::issuer::code_session_id;
 use crate::oauth2::Form;
 use crate::store::{Issuance, StoreError, User};
+use crate::token::Scopes;
 
 #[cfg(feature = "upstream")]
 mod upstream_login;
@@ -50,11 +54,54 @@ impl Reply {
     }
 }
 
-/// The logged-in user of a request, from its session cookie.
-struct LoggedIn {
-    session: BrowserSession,
+/// The record a browser's session cookie names, and its user as loaded now.
+struct FoundSession {
+    record: BrowserSession,
+    /// `None` if the user is gone or disabled, or was not looked up (the record had expired).
+    account: Option<Loaded>,
+}
+
+impl FoundSession {
+    fn view(&self) -> Session<'_> {
+        Session {
+            record: &self.record,
+            account: self
+                .account
+                .as_ref()
+                .map(|l| account(&l.user, l.issuance, &l.grantable)),
+        }
+    }
+
+    fn user(&self) -> Option<(&User, Issuance)> {
+        self.account.as_ref().map(|l| (&l.user, l.issuance))
+    }
+}
+
+/// A session's user with their issuance now and what they may be granted.
+struct Loaded {
     user: User,
     issuance: Issuance,
+    grantable: Scopes,
+}
+
+fn account<'a>(user: &'a User, issuance: Issuance, grantable: &'a Scopes) -> Account<'a> {
+    Account {
+        user_id: &user.id,
+        disabled: user.disabled,
+        grantable,
+        issuance,
+    }
+}
+
+/// What acting on a decision needs besides the decision.
+struct Acting<'a> {
+    /// The browser cookie's value, for a page's pending request.
+    browser: &'a str,
+    client: &'a Client,
+    request: &'a AuthorizationRequest,
+    query: &'a str,
+    /// The user the decision is about, if it got as far as one.
+    user: Option<(&'a User, Issuance)>,
 }
 
 /// A user who has just proved who they are on this browser.
@@ -96,18 +143,6 @@ fn redirect(location: &str) -> Response<Vec<u8>> {
         HeaderValue::from_static("no-store"),
     );
     response
-}
-
-/// The redirect for a request of which nothing can be granted to this user.
-fn nothing_to_grant(request: &AuthorizationRequest, issuer_url: &str) -> Response<Vec<u8>> {
-    redirect(
-        &request
-            .error(
-                "invalid_scope",
-                "none of the requested scopes can be granted to this user",
-            )
-            .location(issuer_url),
-    )
 }
 
 fn constant_time_eq(a: &str, b: &str) -> bool {
@@ -168,42 +203,44 @@ impl AuthorizationServer {
         query: &str,
     ) -> Result<Response<Vec<u8>>, Failure> {
         let (client, request) = self.checked_request(query).await?;
-        let logged_in = self.logged_in(headers).await?;
         let now = self.now();
-        let fresh_enough = |session: &BrowserSession| match request.max_age {
-            Some(max_age) => {
-                now.saturating_sub(session.auth_time) <= i64::try_from(max_age).unwrap_or(i64::MAX)
-            }
-            None => true,
+        let found = self.browser_session(headers, now).await?;
+        let situation = Situation {
+            request: Request::from(&request),
+            client: ClientView::from(&client),
+            step: Step::Authorize {
+                session: found.as_ref().map(FoundSession::view),
+            },
+            consented: None,
+            now,
         };
-        let usable =
-            logged_in.filter(|l| request.prompt != Prompt::Login && fresh_enough(&l.session));
-        match usable {
-            Some(logged_in) => {
-                let browser = self.browser_id(reply, headers);
-                self.continue_as(
-                    &browser,
-                    &client,
-                    &request,
-                    query,
-                    &logged_in.user,
-                    &logged_in.issuance,
-                    logged_in.session.auth_time,
-                    request.prompt == Prompt::Consent,
-                )
-                .await
-            }
-            None if request.prompt == Prompt::None => Ok(redirect(
-                &request
-                    .error("login_required", "the user is not logged in")
-                    .location(&self.inner.issuer_url),
-            )),
-            None => {
-                let browser = self.browser_id(reply, headers);
-                let (pending, csrf) = self.new_pending(&browser, query, None).await?;
-                Ok(self.login_page(StatusCode::OK, &client, &pending, &csrf, "", None))
-            }
-        }
+        let next = decide::decide(&situation);
+        // Every answer but a silent login_required binds the browser, as it always has: that
+        // one shows nothing and sends the browser away.
+        let browser = match next {
+            Next::Refuse {
+                error: Refusal::LoginRequired,
+                ..
+            } => String::new(),
+            _ => self.browser_id(reply, headers),
+        };
+        let user = found.as_ref().and_then(FoundSession::user);
+        let next = self
+            .with_consent(
+                next,
+                situation,
+                user.map(|(u, _)| u.id.as_str()),
+                &client.client_id,
+            )
+            .await?;
+        let on = Acting {
+            browser: &browser,
+            client: &client,
+            request: &request,
+            query,
+            user,
+        };
+        self.act(next, on).await
     }
 
     /// Parses and checks an `/authorize` query against the client it names.
@@ -233,30 +270,32 @@ impl AuthorizationServer {
         }
     }
 
-    /// The user logged in on this browser, if the session is live and the user still may use
-    /// it (exists, enabled, no logout-all or password change since the login).
-    async fn logged_in(&self, headers: &HeaderMap) -> Result<Option<LoggedIn>, Failure> {
+    /// The record the browser's session cookie names, if any, and its user unless the record
+    /// expired before `now`.
+    async fn browser_session(
+        &self,
+        headers: &HeaderMap,
+        now: i64,
+    ) -> Result<Option<FoundSession>, Failure> {
         let Some(cookie) = cookies::read(headers, SESSION_COOKIE) else {
             return Ok(None);
         };
         let digest = secret_digest(&cookie);
-        let Some(session) = self.inner.store.find_session(&digest).await? else {
+        let Some(record) = self.inner.store.find_session(&digest).await? else {
             return Ok(None);
         };
-        if session.expires_at < self.now() {
-            return Ok(None);
-        }
-        let Some((user, issuance)) = self.inner.issuer.session_user(&session.user_id).await? else {
-            return Ok(None);
+        // An expired session's user is not worth a lookup: the decision refuses it anyway.
+        let account = if decide::expired(&record, now) {
+            None
+        } else {
+            let found = self.inner.issuer.session_user(&record.user_id).await?;
+            found.map(|(user, issuance)| Loaded {
+                grantable: user.grantable_scopes(),
+                user,
+                issuance,
+            })
         };
-        if issuance.epoch != session.epoch || issuance.generation != session.generation {
-            return Ok(None);
-        }
-        Ok(Some(LoggedIn {
-            session,
-            user,
-            issuance,
-        }))
+        Ok(Some(FoundSession { record, account }))
     }
 
     /// The browser binding cookie's value, set on the reply if the browser has none yet.
@@ -369,64 +408,86 @@ impl AuthorizationServer {
         reply.finish(self.no_upstream_page())
     }
 
-    /// After a login (fresh or from the session): the consent page if this client needs one,
-    /// else a code.
-    #[allow(clippy::too_many_arguments)]
-    async fn continue_as(
+    /// `next`, or the decision again with what `user_id` has allowed `client_id` if `next`
+    /// asked for it.
+    async fn with_consent(
         &self,
-        browser: &str,
-        client: &Client,
-        request: &AuthorizationRequest,
-        query: &str,
-        user: &User,
-        issuance: &Issuance,
-        auth_time: i64,
-        ask_consent: bool,
-    ) -> Result<Response<Vec<u8>>, Failure> {
-        // Scopes the user does not have are not asked for, nor granted. Nothing left to grant is
-        // an error, never a silent code: an empty set is a subset of any consent.
-        let scope = request.scope.intersection(&user.grantable_scopes());
-        if scope.is_empty() {
-            return Ok(nothing_to_grant(request, &self.inner.issuer_url));
-        }
-        let needs_consent = !client.first_party
-            && (ask_consent
-                || !scope.is_subset(
-                    &self
-                        .inner
-                        .store
-                        .consented_scopes(&user.id, &client.client_id)
-                        .await?,
-                ));
-        if !needs_consent {
-            return self
-                .issue_code(request, &scope, user, issuance, auth_time)
-                .await;
-        }
-        if request.prompt == Prompt::None {
-            return Ok(redirect(
-                &request
-                    .error("consent_required", "the user has not allowed this client")
-                    .location(&self.inner.issuer_url),
-            ));
-        }
-        let (pending, csrf) = self
-            .new_pending(browser, query, Some((&user.id, auth_time)))
+        next: Next,
+        situation: Situation<'_>,
+        user_id: Option<&str>,
+        client_id: &str,
+    ) -> Result<Next, Failure> {
+        let (Next::ReadConsent, Some(user_id)) = (&next, user_id) else {
+            return Ok(next);
+        };
+        let consented = self
+            .inner
+            .store
+            .consented_scopes(user_id, client_id)
             .await?;
-        let scopes: Vec<&str> = scope.iter().collect();
-        Ok(self.inner.pages.render(
-            StatusCode::OK,
-            "consent.html",
-            minijinja::context! {
-                title => "Allow access",
-                client_name => &client.name,
-                username => &user.username,
-                scopes,
-                action => super::interaction::CONSENT_PATH,
-                pending,
-                csrf,
-            },
-        ))
+        Ok(decide::decide(&Situation {
+            consented: Some(&consented),
+            ..situation
+        }))
+    }
+
+    /// Shows the page, issues the code or redirects the error that `next` says.
+    async fn act(&self, next: Next, on: Acting<'_>) -> Result<Response<Vec<u8>>, Failure> {
+        let Acting {
+            browser,
+            client,
+            request,
+            query,
+            user,
+        } = on;
+        // The decision offers a consent page or a code only after a usable login, which is
+        // `user`'s.
+        let logged_in = || user.ok_or(Failure::Unavailable);
+        match next {
+            Next::Login { .. } => {
+                let (pending, csrf) = self.new_pending(browser, query, None).await?;
+                Ok(self.login_page(StatusCode::OK, client, &pending, &csrf, "", None))
+            }
+            Next::Consent {
+                scope, auth_time, ..
+            } => {
+                let (user, _) = logged_in()?;
+                let (pending, csrf) = self
+                    .new_pending(browser, query, Some((&user.id, auth_time)))
+                    .await?;
+                let scopes: Vec<&str> = scope.iter().collect();
+                Ok(self.inner.pages.render(
+                    StatusCode::OK,
+                    "consent.html",
+                    minijinja::context! {
+                        title => "Allow access",
+                        client_name => &client.name,
+                        username => &user.username,
+                        scopes,
+                        action => CONSENT_PATH,
+                        pending,
+                        csrf,
+                    },
+                ))
+            }
+            Next::IssueCode {
+                scope, auth_time, ..
+            } => {
+                let (user, issuance) = logged_in()?;
+                self.issue_code(request, &scope, user, &issuance, auth_time)
+                    .await
+            }
+            Next::Refuse { error, .. } => Ok(redirect(
+                &request
+                    .error(error.code(), error.description())
+                    .location(&self.inner.issuer_url),
+            )),
+            Next::StartOver { .. } => Err(Failure::Page(self.bad_request_page(
+                "You are no longer signed in. Go back to the application and start again.",
+            ))),
+            // `with_consent` has answered it whenever there was a user to read it for.
+            Next::ReadConsent => Err(Failure::Unavailable),
+        }
     }
 
     async fn issue_code(
@@ -578,17 +639,29 @@ impl AuthorizationServer {
         self.start_session(reply, headers, user, issuance, auth_time)
             .await?;
         let browser = cookies::read(headers, BROWSER_COOKIE).unwrap_or_default();
-        self.continue_as(
-            &browser,
+        let grantable = user.grantable_scopes();
+        let situation = Situation {
+            request: Request::from(request),
+            client: ClientView::from(client),
+            step: Step::LoggedIn {
+                account: account(user, *issuance, &grantable),
+                auth_time,
+            },
+            consented: None,
+            now: self.now(),
+        };
+        let next = decide::decide(&situation);
+        let next = self
+            .with_consent(next, situation, Some(&user.id), &client.client_id)
+            .await?;
+        let on = Acting {
+            browser: &browser,
             client,
             request,
             query,
-            user,
-            issuance,
-            auth_time,
-            request.prompt == Prompt::Consent,
-        )
-        .await
+            user: Some((user, *issuance)),
+        };
+        self.act(next, on).await
     }
 
     async fn rotate_csrf(
@@ -664,49 +737,43 @@ impl AuthorizationServer {
             .map_err(|e| Failure::Page(self.bad_request_page(&e.description)))?;
         let (pending_id, pending) = self.pending_of(headers, &mut form).await?;
         let (client, request) = self.checked_request(&pending.query).await?;
-        // The consent belongs to the user logged in on this browser now, and to no one else.
-        let logged_in = self.logged_in(headers).await?;
-        let user_matches = match (&logged_in, &pending.user_id) {
-            (Some(l), Some(id)) => l.user.id == *id,
-            _ => false,
-        };
-        let Some(logged_in) = logged_in.filter(|_| user_matches) else {
-            return Err(Failure::Page(self.bad_request_page(
-                "You are no longer signed in. Go back to the application and start again.",
-            )));
-        };
-        self.inner
-            .store
-            .delete_pending(&secret_digest(&pending_id))
-            .await?;
-        match form.take("decision").as_deref() {
-            Some("allow") => {
-                let scope = request
-                    .scope
-                    .intersection(&logged_in.user.grantable_scopes());
-                if scope.is_empty() {
-                    return Ok(nothing_to_grant(&request, &self.inner.issuer_url));
-                }
-                self.inner
-                    .store
-                    .add_consent(&logged_in.user.id, &client.client_id, &scope)
-                    .await?;
-                let auth_time = pending.auth_time.unwrap_or(logged_in.session.auth_time);
-                self.issue_code(
-                    &request,
-                    &scope,
-                    &logged_in.user,
-                    &logged_in.issuance,
-                    auth_time,
-                )
-                .await
-            }
-            _ => Ok(redirect(
-                &request
-                    .error("access_denied", "the user denied the request")
-                    .location(&self.inner.issuer_url),
-            )),
+        let now = self.now();
+        let found = self.browser_session(headers, now).await?;
+        let next = decide::decide(&Situation {
+            request: Request::from(&request),
+            client: ClientView::from(&client),
+            step: Step::ConsentAnswer {
+                session: found.as_ref().map(FoundSession::view),
+                pending_user: pending.user_id.as_deref(),
+                pending_auth_time: pending.auth_time,
+                allow: form.take("decision").as_deref() == Some("allow"),
+            },
+            consented: None,
+            now,
+        });
+        let user = found.as_ref().and_then(FoundSession::user);
+        // A form the browser's login cannot answer does not use up the request it names.
+        if !matches!(next, Next::StartOver { .. }) {
+            self.inner
+                .store
+                .delete_pending(&secret_digest(&pending_id))
+                .await?;
         }
+        if let (Next::IssueCode { scope, .. }, Some((user, _))) = (&next, user) {
+            self.inner
+                .store
+                .add_consent(&user.id, &client.client_id, scope)
+                .await?;
+        }
+        let browser = cookies::read(headers, BROWSER_COOKIE).unwrap_or_default();
+        let on = Acting {
+            browser: &browser,
+            client: &client,
+            request: &request,
+            query: &pending.query,
+            user,
+        };
+        self.act(next, on).await
     }
 
     /// `GET` or `POST /logout` with the query (or form) `[client_id&post_logout_redirect_uri]`:

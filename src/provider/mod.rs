@@ -34,6 +34,7 @@ mod authorize;
 mod client;
 mod client_auth;
 mod cookies;
+mod decide;
 mod interaction;
 mod openid;
 mod pages;

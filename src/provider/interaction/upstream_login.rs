@@ -11,11 +11,12 @@ use super::{Failure, FreshLogin, Reply, constant_time_eq, redirect};
 use crate::events;
 use crate::oauth2::Form;
 use crate::provider::cookies::{self, BROWSER_COOKIE};
+use crate::provider::decide::{self, Request};
 use crate::provider::server::{AuthorizationServer, PENDING_LIFETIME, random_secret};
 use crate::provider::upstream::{UpstreamError, UpstreamIdentity};
 use crate::provider::{
-    AuthorizationRequest, MAX_QUERY_BYTES, Prompt, UPSTREAM_CALLBACK_PATH, UpstreamLoginState,
-    UpstreamProvider, secret_digest,
+    MAX_QUERY_BYTES, Prompt, UPSTREAM_CALLBACK_PATH, UpstreamLoginState, UpstreamProvider,
+    secret_digest,
 };
 use crate::store::{ImportMode, User};
 
@@ -198,9 +199,13 @@ impl AuthorizationServer {
             Err(error) => return Err(self.upstream_failed(upstream, &error.to_string())),
         };
         let (client, request) = self.checked_request(&login.query).await?;
-        let auth_time = self
-            .upstream_auth_time(&request, &identity, &login)
-            .map_err(|reason| self.upstream_failed(upstream, reason))?;
+        let auth_time = decide::upstream_auth_time(
+            Request::from(&request),
+            identity.auth_time,
+            login.started_at,
+            self.now(),
+        )
+        .map_err(|reason| self.upstream_failed(upstream, reason))?;
         let (user, linked_by) = self.linked_user(upstream, &identity).await?;
         let Some((user, issuance)) = self.inner.issuer.session_user(&user.id).await? else {
             return Err(self.upstream_failed(upstream, "the linked user is disabled"));
@@ -216,37 +221,6 @@ impl AuthorizationServer {
         };
         self.logged_in_now(reply, headers, &client, &request, &login.query, fresh)
             .await
-    }
-
-    /// When the user logged in at the provider, as this login's `auth_time`: the id_token's
-    /// `auth_time`, else now. A request with `prompt=login` needs a login after the browser was
-    /// sent there, one with `max_age` a login within it; both need `auth_time` (the provider was
-    /// asked to re-authenticate, and must say it did).
-    fn upstream_auth_time(
-        &self,
-        request: &AuthorizationRequest,
-        identity: &UpstreamIdentity,
-        login: &UpstreamLoginState,
-    ) -> Result<i64, &'static str> {
-        // The provider's clock may run a little behind ours.
-        const SKEW: i64 = 60;
-        let now = self.now();
-        let demands_fresh = request.prompt == Prompt::Login || request.max_age.is_some();
-        let auth_time = match identity.auth_time {
-            Some(at) => at.min(now),
-            None if demands_fresh => return Err("no auth_time for a fresh login"),
-            None => now,
-        };
-        if request.prompt == Prompt::Login && auth_time < login.started_at - SKEW {
-            return Err("not logged in again");
-        }
-        if let Some(max_age) = request.max_age {
-            let max_age = i64::try_from(max_age).unwrap_or(i64::MAX);
-            if now.saturating_sub(auth_time) > max_age.saturating_add(SKEW) {
-                return Err("login older than max_age");
-            }
-        }
-        Ok(auth_time)
     }
 
     /// The local user of an upstream identity, by the contract's rules.
