@@ -882,7 +882,7 @@ mod tests {
     #[test]
     fn upstream_logins() {
         let started = NOW - 30;
-        let table: [(&str, Prompt, Option<u64>, Option<i64>, i64, Result<i64, &str>); 12] = [
+        let table = [
             ("no auth_time needed: now", Prompt::Default, None, None, started, Ok(NOW)),
             ("the provider's auth_time", Prompt::Default, None, Some(NOW - 1000), started, Ok(NOW - 1000)),
             ("never later than now", Prompt::Default, None, Some(NOW + 500), started, Ok(NOW)),

@@ -440,9 +440,6 @@ impl AuthorizationServer {
             query,
             user,
         } = on;
-        // The decision offers a consent page or a code only after a usable login, which is
-        // `user`'s.
-        let logged_in = || user.ok_or(Failure::Unavailable);
         match next {
             Next::Login { .. } => {
                 let (pending, csrf) = self.new_pending(browser, query, None).await?;
@@ -451,7 +448,10 @@ impl AuthorizationServer {
             Next::Consent {
                 scope, auth_time, ..
             } => {
-                let (user, _) = logged_in()?;
+                // Offered only after a usable login, which is `user`'s.
+                let Some((user, _)) = user else {
+                    return Err(Failure::Unavailable);
+                };
                 let (pending, csrf) = self
                     .new_pending(browser, query, Some((&user.id, auth_time)))
                     .await?;
@@ -473,7 +473,9 @@ impl AuthorizationServer {
             Next::IssueCode {
                 scope, auth_time, ..
             } => {
-                let (user, issuance) = logged_in()?;
+                let Some((user, issuance)) = user else {
+                    return Err(Failure::Unavailable);
+                };
                 self.issue_code(request, &scope, user, &issuance, auth_time)
                     .await
             }
