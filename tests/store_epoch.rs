@@ -323,14 +323,18 @@ async fn a_failed_rotation_keeps_the_old_record() {
     ));
 }
 
-/// The same with a real Redis (`TOKENWARD_TEST_REDIS_URL`, keys under the prefix `tokenward`,
-/// whose epoch this rotates: use a Redis no one else is using). Both directions.
+/// The same with a real Redis (`TOKENWARD_TEST_REDIS_URL`). The servers' opener always uses
+/// the key prefix `tokenward`, whose epoch this rotates, so the test works in a logical
+/// database of its own (14) rather than beside other tests' servers. Both directions.
 #[cfg(feature = "redis")]
 #[tokio::test]
 #[ignore = "needs a private Redis: TOKENWARD_TEST_REDIS_URL=redis://..."]
 async fn switching_between_the_database_and_redis_refuses_tokens_issued_before() {
     let redis = std::env::var("TOKENWARD_TEST_REDIS_URL")
         .expect("TOKENWARD_TEST_REDIS_URL names a Redis this test may write to");
+    let mut redis = url::Url::parse(&redis).expect("TOKENWARD_TEST_REDIS_URL is a URL");
+    redis.set_path("/14");
+    let redis = redis.to_string();
     let dir = tempfile::tempdir().unwrap();
     let url = sqlite_url(dir.path());
     let keys = KeySet::generate(KeyAlgorithm::HS256).unwrap();
