@@ -6,6 +6,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use secrecy::SecretString;
 use serde_json::json;
 use tokenward::password::{Argon2Params, PasswordHasher};
+use tokenward::store::sqlite::SqliteStore;
 
 use crate::server::{Server, Workdir};
 
@@ -123,4 +124,12 @@ impl Default for Fixture {
     fn default() -> Self {
         Self::new()
     }
+}
+
+/// Opens the SQLite database of a server started from `fixture`, for the clauses that look at or
+/// change what the server stored behind its back.
+pub async fn open_store(fixture: &Fixture) -> SqliteStore {
+    SqliteStore::open(&fixture.dir.sqlite_url())
+        .await
+        .expect("open the server's SQLite database")
 }

@@ -17,10 +17,20 @@
 pub mod clauses;
 pub mod client;
 pub mod code_flow;
+mod error_shapes;
 pub mod fixture;
+pub mod hostile_clients;
+pub mod login_limits;
 pub mod openid;
 pub mod openid_rp;
+pub mod operations;
+pub mod password_grant;
+pub mod protected_routes;
+pub mod refresh_rotation;
+pub mod revocation;
 pub mod server;
+pub mod shared_stores;
+pub mod startup;
 pub mod upstream;
 pub mod user_agent;
 
