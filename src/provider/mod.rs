@@ -1,11 +1,15 @@
 //! The authorization server, without a web framework: [`AuthorizationServer`] answers
-//! `/authorize` (login and consent pages, PKCE S256 only), the token endpoint's client grants
-//! (`authorization_code`, `client_credentials`, refresh bound to its client), introspection and
-//! logout over `http` types; registered clients and their redirect-URI rules; the stores it
-//! needs ([`ClientStore`], [`AuthorizationStore`]); with the `upstream` feature, login through
-//! another OpenID provider (`UpstreamProvider`, identity links in the
-//! [`AuthorizationStore`]). The integration crates route it
-//! (`Tokenward::authorization_server`). The pieces below are usable alone:
+//! `/authorize` (login and consent pages, PKCE S256 only), introspection and logout over `http`
+//! types; the one token endpoint of every deployment (`token`: a dispatcher on `grant_type`, one
+//! module per grant, the typed parsers [`TokenRequest`] and [`RevocationRequest`]); client
+//! authentication, read, verified and demanded in one module; the login and consent decisions
+//! as a pure function (`decide`) that the browser controllers (`interaction`) call; registered
+//! clients' rules and their redirect URIs. The stores it needs ([`ClientStore`],
+//! [`AuthorizationStore`]) live in [`crate::store`] and are named here too. With the
+//! `upstream` feature, login through another OpenID provider (`UpstreamProvider`, identity
+//! links in the [`AuthorizationStore`]). [`crate::endpoints::Endpoints::authorization_server`]
+//! puts its endpoints in the route table the integration crates mount. The pieces below are
+//! usable alone:
 //!
 //! ```
 //! use tokenward::provider::{AuthorizationQuery, CodeChallenge, parse_clients_file};

@@ -26,7 +26,8 @@ pub const DEFAULT_BROWSER_SESSION: Duration = Duration::hours(12);
 
 /// The authorization server: registered clients, the code flow with PKCE, client credentials,
 /// introspection. Cheap to clone. Build one with [`AuthorizationServer::builder`] and hand it to
-/// [`crate::oauth2::Endpoints::authorization_server`], which the integration crates route.
+/// [`crate::endpoints::Endpoints::authorization_server`], whose route table the integration
+/// crates mount.
 #[derive(Clone)]
 pub struct AuthorizationServer {
     pub(super) inner: Arc<Inner>,
