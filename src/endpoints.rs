@@ -287,16 +287,20 @@ impl Endpoints {
             body,
             peer,
         } = request;
-        let address = peer.map(|peer| self.client_address(peer, headers));
-        if route.needs_peer && address.is_none() {
-            // Logins are throttled per client address. Without one every client would share
-            // one budget, so one attacker could lock everyone out: refuse instead.
-            tracing::error!(
-                path = route.path,
-                "a request without a peer address: serve it over TCP"
-            );
-            return ErrorResponse::server_error().into_response();
-        }
+        // Only the routes that throttle by client address read X-Forwarded-For.
+        let address = match (route.needs_peer, peer) {
+            (true, Some(peer)) => Some(self.client_address(peer, headers)),
+            (true, None) => {
+                // Without an address every client would share one login budget, so one
+                // attacker could lock everyone out: refuse instead.
+                tracing::error!(
+                    path = route.path,
+                    "a request without a peer address: serve it over TCP"
+                );
+                return ErrorResponse::server_error().into_response();
+            }
+            (false, _) => None,
+        };
         let inner = &self.inner;
         match (route.handler, &inner.server) {
             (Handler::Token, _) => match address {

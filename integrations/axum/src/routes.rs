@@ -56,15 +56,28 @@ fn method_router(route: Route) -> MethodRouter<Tokenward> {
 
 async fn handle(tokenward: Tokenward, route: Route, request: Request) -> Reply {
     let (parts, body) = request.into_parts();
-    let Ok(body) = axum::body::to_bytes(body, route.body_limit).await else {
-        return Reply(
-            ErrorResponse::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "invalid_request",
-                "the request body is too large",
-            )
-            .into_response(),
-        );
+    let body = match axum::body::to_bytes(body, route.body_limit).await {
+        Ok(body) => body,
+        Err(error) => {
+            let too_large = error
+                .into_inner()
+                .downcast_ref::<http_body_util::LengthLimitError>()
+                .is_some();
+            let (status, description) = if too_large {
+                (
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "the request body is too large",
+                )
+            } else {
+                (
+                    StatusCode::BAD_REQUEST,
+                    "the request body could not be read",
+                )
+            };
+            return Reply(
+                ErrorResponse::new(status, "invalid_request", description).into_response(),
+            );
+        }
     };
     let peer = parts
         .extensions
