@@ -24,10 +24,10 @@ use crate::oauth2::Form;
 use crate::store::{Issuance, StoreError, User};
 use crate::token::Scopes;
 
-#[cfg(feature = "upstream")]
 mod consent;
 mod login;
 mod logout;
+#[cfg(feature = "upstream")]
 mod upstream_login;
 
 /// Where the login form posts.
