@@ -143,6 +143,26 @@ say "2. package contents: ok"
 # ---- 3. cargo package, together, with the verify build -------------------------------------------
 pkg_args=()
 for crate in "${LIB_CRATES[@]}"; do pkg_args+=(-p "$crate"); done
+# The verify build takes the integration crates' `tokenward` from a local registry of the crates
+# just packaged, whose sources cargo unpacks into its registry cache by name and version alone
+# and never refreshes: a copy left by an earlier run of other sources would be built instead.
+cargo_home="${CARGO_HOME:-$HOME/.cargo}"
+while read -r name version; do
+  for dir in "$cargo_home"/registry/src/*/; do
+    case "$dir" in *index.crates.io-*) continue ;; esac
+    rm -rf "$dir$name-$version"
+  done
+done < <(python3 -c '
+import json, sys
+meta = json.load(open(sys.argv[1]))
+for p in meta["packages"]:
+    if p["source"] is None and p["name"] in sys.argv[2:]:
+        print(p["name"], p["version"])
+' "$work/metadata.json" "${LIB_CRATES[@]}")
+# For the same reason cargo takes a registry crate's build as fresh by name and version alone:
+# drop every earlier build of `tokenward` (the workspace's own rebuild when next needed).
+rm -rf "$CARGO_TARGET_DIR"/debug/.fingerprint/tokenward-* "$CARGO_TARGET_DIR"/debug/deps/libtokenward-* \
+  "$CARGO_TARGET_DIR"/debug/deps/tokenward-*
 # --allow-dirty: this is a check, not a release; a clean CI clone is not dirty anyway.
 if ! cargo package --allow-dirty --locked "${pkg_args[@]}" >"$work/package.log" 2>&1; then
   cat "$work/package.log" >&2
