@@ -62,8 +62,8 @@
 //! | [`token`] | access-token claims, issuing, validation, [`token::Verified`], [`token::Scopes`] |
 //! | [`store`] | the `UserStore`, `TokenRevocation` and `LoginThrottle` traits, in-memory stores |
 //! | [`oauth2`] | the OAuth vocabulary: form rules, RFC 6749 responses, Bearer auth, challenges |
-//! | [`provider`] | the authorization server: `/authorize`, login and consent, clients, the token endpoint's grants, OpenID Connect |
-//! | [`endpoints`] | the route table every integration mounts, and [`endpoints::Endpoints`] that answers it |
+//! | [`provider`] | the authorization server: `/authorize`, login and consent, clients, the token endpoint's grants, OpenID Connect (feature `provider`, default) |
+//! | [`endpoints`] | the route table every integration mounts, and [`endpoints::Endpoints`] that answers it (feature `provider`) |
 //! | [`clock`] | the injected [`clock::Clock`] every time decision uses |
 //! | [`TokenIssuer`] | login, validate, refresh rotation with reuse detection, revoke, logout-all |
 //!
@@ -84,6 +84,10 @@
 //! clock, events, metrics
 //! ```
 //!
+//! The top two layers, with the templates and cookie handling only they use, are the `provider`
+//! feature (on by default): `default-features = false` leaves a library of the layers below,
+//! for a service that writes its own login route around [`TokenIssuer`].
+//!
 //! ## Crypto backend
 //!
 //! Tokens are signed and checked with aws-lc-rs: keys are parsed once and sign through it
@@ -98,6 +102,8 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod clock;
+#[cfg(feature = "provider")]
+#[cfg_attr(docsrs, doc(cfg(feature = "provider")))]
 pub mod endpoints;
 mod error;
 pub mod events;
@@ -106,6 +112,8 @@ pub mod keys;
 pub mod metrics;
 pub mod oauth2;
 pub mod password;
+#[cfg(feature = "provider")]
+#[cfg_attr(docsrs, doc(cfg(feature = "provider")))]
 pub mod provider;
 pub mod store;
 pub mod token;

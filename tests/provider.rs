@@ -1,5 +1,6 @@
 //! The authorization server's framework-free parts, probed as an attacker would: redirect URIs
 //! that only look registered, PKCE downgrades, repeated parameters, error redirects.
+#![cfg(feature = "provider")]
 
 use tokenward::provider::redirect_uri::{self, RedirectUriError};
 use tokenward::provider::{

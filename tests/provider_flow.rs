@@ -1,6 +1,7 @@
 //! The authorization server's flows where time or state matters, with in-memory stores and a
 //! manual clock: code expiry, a logout-all between login and exchange, session cookies, the
 //! replaceable templates. The HTTP-level clauses are in the contract suite.
+#![cfg(feature = "provider")]
 
 use std::sync::Arc;
 

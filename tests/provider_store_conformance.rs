@@ -1,6 +1,7 @@
 //! One conformance suite for the authorization server's stores ([`ClientStore`],
 //! [`AuthorizationStore`]) on every backend: memory, SQLite and PostgreSQL (`#[ignore]`d
 //! without `TOKENWARD_TEST_POSTGRES_URL`).
+#![cfg(feature = "provider")]
 
 use std::sync::Arc;
 

@@ -16,11 +16,13 @@ use time::Duration;
 
 mod login;
 mod password;
+#[cfg(feature = "provider")]
 mod provider_grants;
 mod refresh;
 mod revoke;
 mod validate;
 
+#[cfg(feature = "provider")]
 pub(crate) use provider_grants::code_session_id;
 
 use crate::error::{Error, Rejection};

@@ -6,11 +6,8 @@ use std::collections::HashMap;
 use http::HeaderMap;
 use http::header::CONTENT_TYPE;
 
-use super::ErrorResponse;
+use super::{ErrorResponse, MAX_FORM_BYTES};
 use crate::token::Scopes;
-
-/// The largest request body parsed, in bytes.
-pub const MAX_FORM_BYTES: usize = 16 * 1024;
 
 /// The parameters of a form, each at most once; empty values count as absent (RFC 6749 §3.1).
 pub(crate) struct Form(HashMap<String, String>);

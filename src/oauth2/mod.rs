@@ -21,6 +21,7 @@
 
 mod bearer;
 mod client_address;
+#[cfg(feature = "provider")]
 mod form;
 #[cfg(feature = "openapi")]
 pub mod openapi;
@@ -32,8 +33,13 @@ pub use bearer::{
     invalid_token, missing_token, www_authenticate,
 };
 pub use client_address::client_address;
+#[cfg(feature = "provider")]
 pub(crate) use form::Form;
-pub use form::MAX_FORM_BYTES;
 pub use required_scope::{AnyScope, RequiredScope};
+#[cfg(feature = "provider")]
 pub(crate) use response::json_response;
+
+/// The largest request body parsed, in bytes.
+pub const MAX_FORM_BYTES: usize = 16 * 1024;
+
 pub use response::{ErrorResponse, TokenBody, error_response, jwks_response, token_response};
