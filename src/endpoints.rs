@@ -53,7 +53,8 @@ pub struct Route {
     pub methods: &'static [Method],
     /// The largest body it reads, in bytes; a larger one is answered 413.
     pub body_limit: usize,
-    /// Whether it needs the TCP peer's address (to throttle logins per client address): a
+    /// Whether it needs the TCP peer's address (to throttle logins and failed client
+    /// authentications per client address): a
     /// request without one (a Unix socket) is refused rather than let every client share
     /// one budget.
     pub needs_peer: bool,
@@ -104,7 +105,7 @@ const fn route(
 /// The endpoints every issuer serves.
 const TOKEN_ROUTES: [Route; 3] = [
     route(TOKEN_PATH, POST, MAX_FORM_BYTES, true, Handler::Token),
-    route(REVOKE_PATH, POST, MAX_FORM_BYTES, false, Handler::Revoke),
+    route(REVOKE_PATH, POST, MAX_FORM_BYTES, true, Handler::Revoke),
     route(JWKS_PATH, GET, 0, false, Handler::Jwks),
 ];
 
@@ -124,7 +125,7 @@ const SERVER_ROUTES: [Route; 10] = [
         INTROSPECT_PATH,
         POST,
         MAX_FORM_BYTES,
-        false,
+        true,
         Handler::Introspect,
     ),
     route(
@@ -307,9 +308,15 @@ impl Endpoints {
                 Some(address) => inner.token.token(address, headers, body).await,
                 None => ErrorResponse::server_error().into_response(),
             },
-            (Handler::Revoke, _) => inner.token.revoke(headers, body).await,
+            (Handler::Revoke, _) => match address {
+                Some(address) => inner.token.revoke(address, headers, body).await,
+                None => ErrorResponse::server_error().into_response(),
+            },
             (Handler::Jwks, _) => jwks_response(&inner.issuer),
-            (Handler::Introspect, Some(server)) => server.introspect(headers, body).await,
+            (Handler::Introspect, Some(server)) => match address {
+                Some(address) => server.introspect(address, headers, body).await,
+                None => ErrorResponse::server_error().into_response(),
+            },
             (Handler::Authorize, Some(server)) => server.authorize(headers, query).await,
             (Handler::Login, Some(server)) => match address {
                 Some(address) => server.login(address, headers, body).await,

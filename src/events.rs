@@ -32,6 +32,11 @@ pub const LOGIN_FAILED: &str = "login.failed";
 pub const LOGIN_THROTTLED: &str = "login.throttled";
 /// A login was refused because too many password checks were waiting.
 pub const LOGIN_BUSY: &str = "login.busy";
+/// A client presented a wrong secret (or the secret of no registered client) at the token,
+/// revocation or introspection endpoint.
+pub const CLIENT_AUTH_FAILED: &str = "client_auth.failed";
+/// A client authentication was refused by a throttle without checking the secret.
+pub const CLIENT_AUTH_THROTTLED: &str = "client_auth.throttled";
 /// A used refresh token was presented again; its whole session was revoked.
 pub const REFRESH_REUSED: &str = "refresh.reused";
 /// An authorization code presented a second time; the tokens issued from it were revoked.

@@ -104,6 +104,48 @@ mod endpoints {
         (err.status, err.error.to_owned())
     }
 
+    /// RFC 6749 §5.2: `error_description` is `%x20-21 / %x23-5B / %x5D-7E`.
+    fn within_rfc_6749(description: &str) -> bool {
+        description
+            .chars()
+            .all(|c| matches!(c, '\x20'..='\x21' | '\x23'..='\x5b' | '\x5d'..='\x7e'))
+    }
+
+    #[tokio::test]
+    async fn error_descriptions_are_the_servers_words_within_rfc_6749() {
+        // Nothing the caller named comes back: repeated parameters, unknown scopes.
+        let repeated = TokenRequest::parse(
+            &form_headers(FORM),
+            b"grant_type=password&EVIL%22name%0A=1&EVIL%22name%0A=2",
+        )
+        .unwrap_err()
+        .into_response();
+        let body = json(repeated.body());
+        assert_eq!(body["error"], "invalid_request");
+        let description = body["error_description"].as_str().unwrap();
+        assert!(!description.contains("EVIL"), "{description}");
+        assert!(within_rfc_6749(description), "{description}");
+        let (issuer, _) = issuer().await;
+        let endpoints = Endpoints::new(issuer);
+        let unknown_scope = post_to(
+            &endpoints,
+            "/token",
+            "grant_type=password&username=johndoe&password=secret+password&scope=EVIL-scope",
+        )
+        .await;
+        let body = json(unknown_scope.body());
+        assert_eq!(body["error"], "invalid_scope");
+        let description = body["error_description"].as_str().unwrap();
+        assert!(!description.contains("EVIL"), "{description}");
+        // A description an application writes is kept within the set too.
+        let odd = oauth2::ErrorResponse::invalid_request("quote \" backslash \\ tab \t é")
+            .into_response();
+        assert_eq!(
+            json(odd.body())["error_description"],
+            "quote ? backslash ? tab ? ?"
+        );
+    }
+
     #[test]
     fn token_request_parsing_follows_rfc_6749() {
         let ok = |body: &str| {

@@ -235,6 +235,21 @@ fn later_errors_redirect_with_state_and_iss_keeping_the_uri_query() {
         other => panic!("{other:?}"),
     }
     assert_eq!(redirected("&scope=a&scope=b").error, "invalid_request");
+    // A repeated parameter of the attacker's naming is not echoed back to the client.
+    let named = redirected("&%3Cscript%3E%22=1&%3Cscript%3E%22=2");
+    assert_eq!(named.error, "invalid_request");
+    assert_eq!(named.description, "a parameter is repeated");
+    // Whatever a description holds, the redirect carries only RFC 6749 §5.2 characters.
+    let mut odd = named.clone();
+    odd.description = "quote \" backslash \\ newline \n é".into();
+    let location = odd.location("https://auth.example");
+    let sent = url::Url::parse(&location)
+        .unwrap()
+        .query_pairs()
+        .find(|(name, _)| name == "error_description")
+        .map(|(_, value)| value.into_owned())
+        .unwrap();
+    assert_eq!(sent, "quote ? backslash ? newline ? ?");
     assert_eq!(redirected("&scope=admin").error, "invalid_scope");
     assert_eq!(redirected("&prompt=bogus").error, "invalid_request");
     assert_eq!(redirected("&max_age=-1").error, "invalid_request");

@@ -261,7 +261,7 @@ async fn max_age_asks_for_the_password_again() {
 }
 
 #[tokio::test]
-async fn cookies_are_secure_under_an_https_issuer() {
+async fn cookies_are_host_prefixed_and_secure_under_an_https_issuer() {
     let env = env().await;
     let page = env
         .server
@@ -271,6 +271,44 @@ async fn cookies_are_secure_under_an_https_issuer() {
     for flag in ["HttpOnly", "SameSite=Lax", "Path=/", "Secure"] {
         assert!(cookie.contains(flag), "{flag} in {cookie}");
     }
+    // The __Host- prefix: browsers keep it only as set here, so no subdomain can plant one.
+    assert!(cookie.starts_with("__Host-tokenward_browser="), "{cookie}");
+    assert!(!cookie.contains("Domain"), "{cookie}");
+    // The session cookie too, after a login.
+    let mut jar = Jar::default();
+    code(&env, &mut jar).await;
+    assert!(
+        jar.0
+            .iter()
+            .any(|(name, _)| name == "__Host-tokenward_session"),
+        "{:?}",
+        jar.0.iter().map(|(name, _)| name).collect::<Vec<_>>()
+    );
+    // A cookie of the old name, or of the prefixed name sent twice (one planted), is no session.
+    let logged_in = env
+        .server
+        .authorize(&jar.headers(false), &authorize_query())
+        .await;
+    assert_eq!(
+        logged_in.status(),
+        StatusCode::SEE_OTHER,
+        "the session holds"
+    );
+    let (_, session) = jar
+        .0
+        .iter()
+        .find(|(name, _)| name == "__Host-tokenward_session")
+        .cloned()
+        .unwrap();
+    for cookies in [
+        format!("tokenward_session={session}"),
+        format!("__Host-tokenward_session=planted; __Host-tokenward_session={session}"),
+    ] {
+        let mut headers = HeaderMap::new();
+        headers.insert(COOKIE, HeaderValue::from_str(&cookies).unwrap());
+        let page = env.server.authorize(&headers, &authorize_query()).await;
+        assert_eq!(page.status(), StatusCode::OK, "a login page for {cookies}");
+    }
     let env = env_with("http://127.0.0.1:8000", "App", Pages::new()).await;
     let page = env
         .server
@@ -278,6 +316,7 @@ async fn cookies_are_secure_under_an_https_issuer() {
         .await;
     let cookie = page.headers().get(SET_COOKIE).unwrap().to_str().unwrap();
     assert!(!cookie.contains("Secure"), "{cookie}");
+    assert!(cookie.starts_with("tokenward_browser="), "{cookie}");
 }
 
 #[tokio::test]

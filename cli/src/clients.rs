@@ -39,8 +39,9 @@ pub struct Registration {
 
 /// clap's parser for `--grant-type`.
 pub fn grant_type(name: &str) -> Result<GrantType, String> {
-    GrantType::from_name(name)
-        .ok_or_else(|| "expected authorization_code, refresh_token or client_credentials".into())
+    GrantType::from_name(name).ok_or_else(|| {
+        "expected authorization_code, refresh_token, client_credentials or password".into()
+    })
 }
 
 /// A new secret: 32 bytes from the OS, base64url without padding (43 characters that need no

@@ -13,7 +13,7 @@ pub(super) fn user_key(username: &str) -> String {
 }
 
 /// The throttle key of a client address: IPv6 per /64, since one subscriber gets a whole /64.
-fn client_key(client: IpAddr) -> String {
+pub(super) fn client_key(client: IpAddr) -> String {
     match client {
         IpAddr::V4(v4) => format!("client:{v4}"),
         IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
@@ -35,7 +35,7 @@ fn logged_username(username: &str) -> &str {
 }
 
 /// A hashing failure as an issuer error: a full queue is [`Error::Busy`].
-pub(super) fn hashing_error(err: PasswordError) -> Error {
+pub(crate) fn hashing_error(err: PasswordError) -> Error {
     match err {
         PasswordError::Busy => Error::Busy,
         PasswordError::NoRuntime | PasswordError::WorkerFailed => {
@@ -54,7 +54,8 @@ impl TokenIssuer {
         password: &SecretString,
         requested: Option<&Scopes>,
     ) -> Result<TokenPair, Error> {
-        self.login_with(None, username, password, requested).await
+        self.login_with(None, username, password, requested, None)
+            .await
     }
 
     /// Resource-owner password login (RFC 6749 §4.3) from `client` (the peer address).
@@ -75,8 +76,30 @@ impl TokenIssuer {
         password: &SecretString,
         requested: Option<&Scopes>,
     ) -> Result<TokenPair, Error> {
-        self.login_with(Some(client), username, password, requested)
+        self.login_with(Some(client), username, password, requested, None)
             .await
+    }
+
+    /// [`Self::login_from`] for `oauth_client`, a client registered for the password grant:
+    /// the tokens are bound to it (its refresh token needs it) and carry no scope beyond its
+    /// registration.
+    #[cfg(feature = "provider")]
+    pub(crate) async fn login_for_client(
+        &self,
+        address: IpAddr,
+        username: &str,
+        password: &SecretString,
+        requested: Option<&Scopes>,
+        oauth_client: &Client,
+    ) -> Result<TokenPair, Error> {
+        self.login_with(
+            Some(address),
+            username,
+            password,
+            requested,
+            Some(oauth_client),
+        )
+        .await
     }
 
     async fn login_with(
@@ -85,10 +108,15 @@ impl TokenIssuer {
         username: &str,
         password: &SecretString,
         requested: Option<&Scopes>,
+        oauth_client: Option<&Client>,
     ) -> Result<TokenPair, Error> {
         let result = async {
             let (user, issuance) = self.authenticate_with(client, username, password).await?;
-            let granted = grant(&user.scopes, requested)?;
+            let available = match oauth_client {
+                Some(oauth_client) => user.scopes.intersection(&oauth_client.scopes),
+                None => user.scopes.clone(),
+            };
+            let granted = grant(&available, requested)?;
             let session_id = new_session_id();
             let session_exp = self.session_exp();
             let subject = TokenSubject {
@@ -98,7 +126,8 @@ impl TokenIssuer {
                 epoch: issuance.epoch,
                 session_exp: Some(session_exp),
             };
-            self.issue_pair(subject, &granted, &granted, session_exp, None)
+            let client_id = oauth_client.map(|c| c.client_id.as_str());
+            self.issue_pair(subject, &granted, &granted, session_exp, client_id)
         }
         .await;
         observe("login", result)

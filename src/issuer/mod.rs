@@ -14,6 +14,8 @@ use rand::RngCore;
 use secrecy::SecretString;
 use time::Duration;
 
+#[cfg(feature = "provider")]
+mod client_attempts;
 mod login;
 mod password;
 #[cfg(feature = "provider")]
@@ -23,6 +25,8 @@ mod revoke;
 mod validate;
 
 #[cfg(feature = "provider")]
+pub(crate) use login::hashing_error;
+#[cfg(feature = "provider")]
 pub(crate) use provider_grants::code_session_id;
 
 use crate::error::{Error, Rejection};
@@ -31,7 +35,7 @@ use crate::keys::Jwks;
 use crate::password::{PasswordError, PasswordHash, PasswordHasher};
 use crate::store::memory::MemoryThrottle;
 use crate::store::{
-    Admission, Issuance, LoginThrottle, RevocationQuery, RevocationStatus, StoreError,
+    Admission, Client, Issuance, LoginThrottle, RevocationQuery, RevocationStatus, StoreError,
     ThrottlePolicy, TokenRevocation, User, UserLookup, UserStore,
 };
 use crate::token::{

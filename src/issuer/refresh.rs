@@ -20,12 +20,13 @@ impl TokenIssuer {
     }
 
     /// [`Self::refresh`] by `client` (the authenticated client, `None` for none): the token
-    /// must have been issued to exactly that client.
+    /// must have been issued to exactly that client, and scopes since removed from the
+    /// client's registration are not granted again.
     pub(crate) async fn refresh_for(
         &self,
         refresh_token: &str,
         requested: Option<&Scopes>,
-        client: Option<&str>,
+        client: Option<&Client>,
     ) -> Result<TokenPair, Error> {
         observe(
             "refresh",
@@ -37,7 +38,7 @@ impl TokenIssuer {
         &self,
         refresh_token: &str,
         requested: Option<&Scopes>,
-        client: Option<&str>,
+        client: Option<&Client>,
     ) -> Result<TokenPair, Error> {
         let inner = &self.inner;
         let claims = inner
@@ -46,7 +47,7 @@ impl TokenIssuer {
             .map_err(|e| Error::InvalidGrant(Rejection::Token(e)))?;
         // Checked before anything is consumed: another client's attempt must not burn the
         // token (or its family) for the client that holds it.
-        if claims.client_id.as_deref() != client {
+        if claims.client_id.as_deref() != client.map(|c| c.client_id.as_str()) {
             return Err(Error::InvalidGrant(Rejection::OtherClient));
         }
         let query = RevocationQuery {
@@ -81,8 +82,12 @@ impl TokenIssuer {
             );
             return Err(Error::InvalidGrant(Rejection::RefreshReused));
         }
-        // Scopes the user has lost since login are not granted again.
-        let grantable = user.grantable_scopes();
+        // Scopes the user has lost since login, or the client since it was registered with
+        // them, are not granted again.
+        let mut grantable = user.grantable_scopes();
+        if let Some(client) = client {
+            grantable = grantable.intersection(&client.scopes);
+        }
         let granted = granted.intersection(&grantable);
         let refresh_scope = claims.scope.intersection(&grantable);
         let subject = TokenSubject {

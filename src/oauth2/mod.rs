@@ -37,7 +37,7 @@ pub use client_address::client_address;
 pub(crate) use form::Form;
 pub use required_scope::{AnyScope, RequiredScope};
 #[cfg(feature = "provider")]
-pub(crate) use response::json_response;
+pub(crate) use response::{error_description, json_response};
 
 /// The largest request body parsed, in bytes.
 pub const MAX_FORM_BYTES: usize = 16 * 1024;

@@ -34,7 +34,7 @@ pub struct OAuthApi;
         (status = 400, description = "`invalid_request`, `invalid_grant` (wrong password, used or revoked refresh token or code), `invalid_scope`, `unauthorized_client`, `unsupported_grant_type`", body = super::response::ErrorBody),
         (status = 401, description = "`invalid_client`: client authentication failed (with `WWW-Authenticate: Basic` when the client used Basic)", body = super::response::ErrorBody),
         (status = 413, description = "The form is larger than 16 KiB", body = super::response::ErrorBody),
-        (status = 429, description = "Too many attempts for this username or client address", body = super::response::ErrorBody,
+        (status = 429, description = "Too many attempts for this username or client address, or too many failed client authentications for this client id or address", body = super::response::ErrorBody,
             headers(("Retry-After" = u64, description = "Seconds until the next attempt may succeed"))),
         (status = 503, description = "A store does not answer, or too many logins are waiting for the password hasher", body = super::response::ErrorBody,
             headers(("Retry-After" = u64))),
@@ -53,7 +53,9 @@ fn token() {}
         (status = 400, description = "No `token` in the form", body = super::response::ErrorBody),
         (status = 401, description = "`invalid_client`: the client presented credentials that do not verify", body = super::response::ErrorBody),
         (status = 413, description = "The form is larger than 16 KiB", body = super::response::ErrorBody),
-        (status = 503, description = "A store does not answer", body = super::response::ErrorBody,
+        (status = 429, description = "Too many failed client authentications for this client id or address", body = super::response::ErrorBody,
+            headers(("Retry-After" = u64, description = "Seconds until the next attempt may succeed"))),
+        (status = 503, description = "A store does not answer, or too many secrets are waiting for the password hasher", body = super::response::ErrorBody,
             headers(("Retry-After" = u64))),
     )
 )]

@@ -137,7 +137,7 @@ impl ErrorResponse {
     pub fn into_response(self) -> Response<Vec<u8>> {
         let body = serde_json::to_vec(&ErrorBody {
             error: self.error,
-            error_description: &self.description,
+            error_description: &error_description(&self.description),
         })
         .unwrap_or_default();
         let mut response = json_response(self.status, body);
@@ -149,6 +149,24 @@ impl ErrorResponse {
             headers.insert(WWW_AUTHENTICATE, challenge);
         }
         response
+    }
+}
+
+/// `description` within the characters RFC 6749 §5.2 allows in `error_description`
+/// (`%x20-21 / %x23-5B / %x5D-7E`: printable ASCII without `"` and `\`), anything else
+/// replaced by `?`. The descriptions are the server's own fixed words; this makes the rule
+/// hold for any an application adds.
+pub(crate) fn error_description(description: &str) -> Cow<'_, str> {
+    let allowed = |c: char| matches!(c, '\x20'..='\x21' | '\x23'..='\x5b' | '\x5d'..='\x7e');
+    if description.chars().all(allowed) {
+        Cow::Borrowed(description)
+    } else {
+        Cow::Owned(
+            description
+                .chars()
+                .map(|c| if allowed(c) { c } else { '?' })
+                .collect(),
+        )
     }
 }
 
@@ -188,8 +206,9 @@ pub fn error_response(err: &Error) -> ErrorResponse {
             "invalid_grant",
             "the refresh token is invalid, expired or revoked",
         ),
-        Error::InvalidScope { missing } => {
-            ErrorResponse::invalid_scope(format!("scope not available: {missing}"))
+        // Not the scope names: they are what the caller asked for.
+        Error::InvalidScope { .. } => {
+            ErrorResponse::invalid_scope("a requested scope is not available")
         }
         Error::MalformedScope(err) => ErrorResponse::invalid_scope(err.to_string()),
         Error::Throttled { retry_after_secs } => ErrorResponse {

@@ -409,7 +409,7 @@ impl PasswordHasher {
             .await
     }
 
-    async fn run_blocking<T, F>(&self, work: F) -> Result<T, PasswordError>
+    pub(crate) async fn run_blocking<T, F>(&self, work: F) -> Result<T, PasswordError>
     where
         F: FnOnce(&PasswordHasher) -> T + Send + 'static,
         T: Send + 'static,

@@ -13,6 +13,7 @@ use url::Url;
 
 use super::pkce::CodeChallenge;
 use super::{Client, GrantType};
+use crate::oauth2::error_description;
 use crate::token::Scopes;
 
 /// The longest `state` or `nonce` accepted.
@@ -60,10 +61,8 @@ impl ErrorRedirect {
     /// The `Location` of the 303: the redirect URI (its own query kept) with `error`,
     /// `error_description`, `state` and `iss`.
     pub fn location(&self, issuer: &str) -> String {
-        let mut params = vec![
-            ("error", self.error),
-            ("error_description", self.description.as_str()),
-        ];
+        let description = error_description(&self.description);
+        let mut params = vec![("error", self.error), ("error_description", &*description)];
         if let Some(state) = &self.state {
             params.push(("state", state));
         }
@@ -192,15 +191,10 @@ impl AuthorizationQuery {
                 state: state.ok().flatten().map(str::to_owned),
             })
         };
-        let state =
-            state.map_err(|name| fail("invalid_request", &format!("{name} is repeated")))?;
-        if let Some(name) = self
-            .params
-            .iter()
-            .find(|(_, v)| v.len() > 1)
-            .map(|(n, _)| n)
-        {
-            return Err(fail("invalid_request", &format!("{name} is repeated")));
+        let state = state.map_err(|_| fail("invalid_request", "state is repeated"))?;
+        // Never the name of another repeated parameter: it is whatever the caller chose.
+        if self.params.values().any(|v| v.len() > 1) {
+            return Err(fail("invalid_request", "a parameter is repeated"));
         }
         if state.is_some_and(|s| s.len() > MAX_STATE_BYTES) {
             return Err(fail("invalid_request", "state is too long"));

@@ -49,14 +49,18 @@ pub enum ClientError {
     File(String),
 }
 
+/// Whether `client_id` could be registered: 1 to 128 printable ASCII characters. Anything else
+/// is refused before any lookup, hashing or throttle record.
+pub(crate) fn is_possible_client_id(client_id: &str) -> bool {
+    (1..=128).contains(&client_id.len()) && client_id.bytes().all(|b| b.is_ascii_graphic())
+}
+
 impl Client {
     /// Checks the client against the registration rules: id syntax, every redirect URI
     /// registrable, a redirect URI for the code flow, a secret for client credentials, a
     /// well-formed secret hash.
     pub fn check(&self) -> Result<(), ClientError> {
-        let id_ok = (1..=128).contains(&self.client_id.len())
-            && self.client_id.bytes().all(|b| b.is_ascii_graphic());
-        if !id_ok {
+        if !is_possible_client_id(&self.client_id) {
             return Err(ClientError::InvalidId);
         }
         for uri in &self.redirect_uris {

@@ -9,10 +9,15 @@ use http::header::{AUTHORIZATION, HeaderValue};
 use http::{HeaderMap, StatusCode};
 use secrecy::SecretString;
 
+use std::net::IpAddr;
+
+use super::client::is_possible_client_id;
 use super::{Client, ClientStore};
+use crate::TokenIssuer;
 use crate::error::Error;
+use crate::issuer::hashing_error;
 use crate::oauth2::{ErrorResponse, error_response};
-use crate::password::{PasswordHash, PasswordHasher};
+use crate::password::PasswordHash;
 
 /// The credentials a request presents. Reading them checks nothing yet: the secret is verified
 /// against the client's stored hash (a constant-time argon2 verification) by the caller.
@@ -182,14 +187,19 @@ pub(crate) fn unreadable(error: ClientAuthError) -> ErrorResponse {
     }
 }
 
-/// What the endpoints demand of a client, each verified the same way (its secret against the
-/// stored hash on the password hasher's bounded pool, or a public client by its id alone; an
-/// unknown client costs a dummy verification, so timing does not tell it from a wrong secret).
+/// What the endpoints demand of a client, each verified the same way: its secret against the
+/// stored hash on the password hasher's bounded pool, or a public client by its id alone. An
+/// unknown client costs a dummy verification, so timing does not tell it from a wrong secret.
+/// Failed secrets count against the client id and the caller's address in the issuer's
+/// throttle, checked before any verification (429 past the budget), and a full hasher queue is
+/// 503 `temporarily_unavailable` with `Retry-After`.
 pub(crate) struct ClientVerifier<'a> {
     /// Where clients are registered.
     pub(crate) clients: &'a dyn ClientStore,
-    /// The pool secrets are verified on.
-    pub(crate) hasher: &'a PasswordHasher,
+    /// The hasher secrets are verified on and the throttle failures count in.
+    pub(crate) issuer: &'a TokenIssuer,
+    /// The caller's address (after trusted proxies).
+    pub(crate) address: IpAddr,
 }
 
 impl ClientVerifier<'_> {
@@ -199,7 +209,23 @@ impl ClientVerifier<'_> {
         &self,
         presented: &PresentedClient,
     ) -> Result<Option<Client>, ErrorResponse> {
-        verify(self.clients, self.hasher, presented).await
+        let Some(client_id) = presented.client_id() else {
+            return Ok(None);
+        };
+        if !is_possible_client_id(client_id) {
+            return Err(invalid_client(presented.used_basic()));
+        }
+        match presented {
+            PresentedClient::Basic { secret, .. } | PresentedClient::Post { secret, .. } => self
+                .verify_secret(client_id, secret, presented.used_basic())
+                .await
+                .map(Some),
+            PresentedClient::Public { .. } => match self.find(client_id).await? {
+                Some(client) if !client.is_confidential() => Ok(Some(client)),
+                _ => Err(invalid_client(false)),
+            },
+            PresentedClient::None => Ok(None),
+        }
     }
 
     /// A registered client, public or confidential (the authorization code grant).
@@ -225,40 +251,146 @@ impl ClientVerifier<'_> {
             .filter(Client::is_confidential)
             .ok_or_else(|| invalid_client(challenge || presented.used_basic()))
     }
+
+    async fn find(&self, client_id: &str) -> Result<Option<Client>, ErrorResponse> {
+        self.clients
+            .find_client(client_id)
+            .await
+            .map_err(|e| error_response(&Error::from(e)))
+    }
+
+    /// The client whose secret `secret` is. The budget is checked before the client is even
+    /// looked up, and every failure counts, unknown clients included.
+    async fn verify_secret(
+        &self,
+        client_id: &str,
+        secret: &SecretString,
+        used_basic: bool,
+    ) -> Result<Client, ErrorResponse> {
+        let issuer = self.issuer;
+        issuer
+            .admit_client_authentication(client_id, self.address)
+            .await
+            .map_err(|e| throttled(&e))?;
+        let client = self.find(client_id).await?;
+        let stored = client
+            .as_ref()
+            .and_then(|c| c.secret_hash.as_deref())
+            .and_then(|h| PasswordHash::parse(h).ok());
+        let hasher = issuer.hasher();
+        let verified = match &stored {
+            Some(hash) => hasher.verify_async(secret, hash).await,
+            None => hasher.verify_dummy_async(secret).await.map(|_| false),
+        };
+        match (verified.map_err(hashing_error), client) {
+            (Ok(true), Some(client)) => Ok(client),
+            (Ok(_), _) => {
+                issuer
+                    .client_authentication_failed(client_id, self.address)
+                    .await
+                    .map_err(|e| error_response(&e))?;
+                Err(invalid_client(used_basic))
+            }
+            (Err(err), _) => Err(error_response(&err)),
+        }
+    }
 }
 
-async fn verify(
-    clients: &dyn ClientStore,
-    hasher: &PasswordHasher,
-    presented: &PresentedClient,
-) -> Result<Option<Client>, ErrorResponse> {
-    let Some(client_id) = presented.client_id() else {
-        return Ok(None);
-    };
-    let client = clients
-        .find_client(client_id)
-        .await
-        .map_err(|e| error_response(&Error::from(e)))?;
-    match presented {
-        PresentedClient::Basic { secret, .. } | PresentedClient::Post { secret, .. } => {
-            let stored = client
-                .as_ref()
-                .and_then(|c| c.secret_hash.as_deref())
-                .and_then(|h| PasswordHash::parse(h).ok());
-            let verified = match &stored {
-                Some(hash) => hasher.verify_async(secret, hash).await,
-                None => hasher.verify_dummy_async(secret).await.map(|_| false),
-            };
-            match verified {
-                Ok(true) => Ok(client),
-                Ok(false) => Err(invalid_client(presented.used_basic())),
-                Err(err) => Err(error_response(&Error::Password(err))),
-            }
-        }
-        PresentedClient::Public { .. } => match client {
-            Some(client) if !client.is_confidential() => Ok(Some(client)),
-            _ => Err(invalid_client(false)),
+/// A locked client id or address: 429 with `Retry-After`, in the words of client
+/// authentication rather than of a password login.
+fn throttled(error: &Error) -> ErrorResponse {
+    match error {
+        Error::Throttled { retry_after_secs } => ErrorResponse {
+            retry_after: Some(*retry_after_secs),
+            ..ErrorResponse::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "too_many_attempts",
+                "too many failed client authentications; try again later",
+            )
         },
-        PresentedClient::None => Ok(None),
+        other => error_response(other),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex, mpsc};
+
+    use super::*;
+    use crate::keys::{KeyAlgorithm, KeySet};
+    use crate::password::{Argon2Params, PasswordHasher};
+    use crate::store::GrantType;
+    use crate::store::memory::{MemoryClientStore, MemoryRevocation, MemoryUserStore};
+    use crate::token::{Scopes, TokenCodec};
+
+    /// A full hasher queue is 503 `temporarily_unavailable` with `Retry-After`, never a 500.
+    #[tokio::test]
+    async fn a_full_hasher_queue_is_503_with_retry_after() {
+        let hasher = PasswordHasher::builder()
+            .params(Argon2Params::new(Argon2Params::MIN_MEMORY_KIB, 1, 1).unwrap())
+            .max_concurrent(1)
+            .max_waiting(0)
+            .build()
+            .unwrap();
+        let secret = SecretString::from("a secret".to_owned());
+        let hash = hasher.hash(&secret).unwrap();
+        let codec = TokenCodec::builder(KeySet::generate(KeyAlgorithm::EdDSA).unwrap(), "i", "a")
+            .build()
+            .unwrap();
+        let issuer = TokenIssuer::builder(
+            codec,
+            Arc::new(MemoryUserStore::new()),
+            Arc::new(MemoryRevocation::new()),
+        )
+        .password_hasher(hasher.clone())
+        .build()
+        .unwrap();
+        let clients = MemoryClientStore::new();
+        clients
+            .insert_client(&Client {
+                client_id: "svc".into(),
+                secret_hash: Some(hash.expose_secret().to_owned()),
+                redirect_uris: Vec::new(),
+                grant_types: vec![GrantType::ClientCredentials],
+                scopes: Scopes::empty(),
+                name: "svc".into(),
+                first_party: false,
+            })
+            .await
+            .unwrap();
+        // One call holds the only place until released.
+        let (release, held) = mpsc::channel::<()>();
+        let held = Arc::new(Mutex::new(held));
+        let holder = {
+            let hasher = hasher.clone();
+            tokio::spawn(async move {
+                hasher
+                    .run_blocking(move |_| held.lock().map(|rx| rx.recv().is_ok()).unwrap_or(false))
+                    .await
+            })
+        };
+        while hasher.stats().running != 1 {
+            tokio::task::yield_now().await;
+        }
+        let verifier = ClientVerifier {
+            clients: &clients,
+            issuer: &issuer,
+            address: [192, 0, 2, 1].into(),
+        };
+        let presented = PresentedClient::Post {
+            client_id: "svc".into(),
+            secret,
+        };
+        let Err(busy) = verifier.optional(&presented).await else {
+            panic!("verified with a full queue");
+        };
+        assert_eq!(busy.status, StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(busy.error, "temporarily_unavailable");
+        assert!(busy.retry_after.is_some());
+        release.send(()).unwrap();
+        assert!(matches!(holder.await, Ok(Ok(true))));
+        // With the place free again the same secret verifies, and the refusal counted no
+        // failure against the client.
+        assert!(verifier.optional(&presented).await.unwrap().is_some());
     }
 }

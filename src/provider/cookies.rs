@@ -1,28 +1,46 @@
 //! The two cookies of the authorization endpoint: the browser session (who logged in) and the
 //! browser binding (which browser a login form was shown to, against login CSRF). Both hold
 //! random values whose digests are the store keys; both are `HttpOnly`, `SameSite=Lax`,
-//! `Path=/`, and `Secure` when the issuer is https.
+//! `Path=/`, and under an https issuer `Secure` and named with the `__Host-` prefix, which
+//! browsers keep only with `Secure`, `Path=/` and no `Domain`: a sibling subdomain or a plain
+//! http page cannot plant or overwrite them. A request that carries a cookie name twice (one
+//! of them planted) is treated as carrying none.
+
+use std::borrow::Cow;
 
 use cookie::{Cookie, SameSite};
 use http::HeaderMap;
 use http::header::{COOKIE, HeaderValue};
 
-/// The browser session cookie.
+/// The browser session cookie (`__Host-tokenward_session` under an https issuer).
 pub const SESSION_COOKIE: &str = "tokenward_session";
-/// The browser binding cookie.
+/// The browser binding cookie (`__Host-tokenward_browser` under an https issuer).
 pub const BROWSER_COOKIE: &str = "tokenward_browser";
 
-/// The value of cookie `name` in the request, if sent (the first, if sent more than once).
-pub(crate) fn read(headers: &HeaderMap, name: &str) -> Option<String> {
-    headers
+/// The name cookie `name` goes by: `__Host-name` when `secure` (an https issuer).
+pub(crate) fn wire_name(name: &'static str, secure: bool) -> Cow<'static, str> {
+    if secure {
+        Cow::Owned(format!("__Host-{name}"))
+    } else {
+        Cow::Borrowed(name)
+    }
+}
+
+/// The value of cookie `name` in the request, if sent exactly once and not empty.
+pub(crate) fn read(headers: &HeaderMap, name: &'static str, secure: bool) -> Option<String> {
+    let wanted = wire_name(name, secure);
+    let mut values = headers
         .get_all(COOKIE)
         .iter()
         .filter_map(|value| value.to_str().ok())
         .flat_map(Cookie::split_parse)
         .filter_map(Result::ok)
-        .find(|cookie| cookie.name() == name)
-        .map(|cookie| cookie.value().to_owned())
-        .filter(|value| !value.is_empty())
+        .filter(|cookie| cookie.name() == wanted)
+        .map(|cookie| cookie.value().to_owned());
+    match (values.next(), values.next()) {
+        (Some(value), None) if !value.is_empty() => Some(value),
+        _ => None,
+    }
 }
 
 /// A `Set-Cookie` value for `name=value`, kept `max_age_secs` (`None`: until the browser
@@ -33,7 +51,7 @@ pub(crate) fn set(
     secure: bool,
     max_age_secs: Option<i64>,
 ) -> Option<HeaderValue> {
-    let mut cookie = Cookie::build((name, value.to_owned()))
+    let mut cookie = Cookie::build((wire_name(name, secure), value.to_owned()))
         .http_only(true)
         .same_site(SameSite::Lax)
         .path("/")

@@ -280,7 +280,7 @@ impl AuthorizationServer {
         headers: &HeaderMap,
         now: i64,
     ) -> Result<Option<FoundSession>, Failure> {
-        let Some(cookie) = cookies::read(headers, SESSION_COOKIE) else {
+        let Some(cookie) = cookies::read(headers, SESSION_COOKIE, self.inner.secure_cookies) else {
             return Ok(None);
         };
         let digest = secret_digest(&cookie);
@@ -303,7 +303,7 @@ impl AuthorizationServer {
 
     /// The browser binding cookie's value, set on the reply if the browser has none yet.
     fn browser_id(&self, reply: &mut Reply, headers: &HeaderMap) -> String {
-        if let Some(id) = cookies::read(headers, BROWSER_COOKIE) {
+        if let Some(id) = cookies::read(headers, BROWSER_COOKIE, self.inner.secure_cookies) {
             return id;
         }
         let id = random_secret();
@@ -546,7 +546,7 @@ impl AuthorizationServer {
         let Some(pending) = self.inner.store.find_pending(&digest).await? else {
             return Err(stale());
         };
-        let browser = cookies::read(headers, BROWSER_COOKIE)
+        let browser = cookies::read(headers, BROWSER_COOKIE, self.inner.secure_cookies)
             .map(|b| secret_digest(&b))
             .unwrap_or_default();
         // Login CSRF: the form must come back with the token it was given, from the browser it

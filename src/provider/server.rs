@@ -2,6 +2,7 @@
 //! introspection and logout, over `http` types like [`crate::oauth2`]. Its handlers live in
 //! [`super::interaction`] (the browser side) and [`super::token`] (the client side).
 
+use std::collections::HashSet;
 use std::fmt;
 use std::sync::Arc;
 
@@ -67,6 +68,7 @@ pub struct AuthorizationServerBuilder {
     pages: Pages,
     password_grant: bool,
     browser_session: Duration,
+    resource_servers: HashSet<String>,
     #[cfg(feature = "upstream")]
     upstream: Option<super::UpstreamProvider>,
 }
@@ -120,6 +122,18 @@ impl AuthorizationServerBuilder {
         self
     }
 
+    /// The clients that are resource servers (the APIs that accept this server's tokens): they
+    /// may introspect any token, and learn its user's `username`. Every other confidential
+    /// client may introspect only the tokens issued to it (RFC 7662 §4), and gets no username.
+    pub fn resource_servers<I, S>(mut self, client_ids: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.resource_servers = client_ids.into_iter().map(Into::into).collect();
+        self
+    }
+
     /// How long a browser stays logged in at the authorization endpoint (default 12 hours).
     pub fn browser_session(mut self, lifetime: Duration) -> Self {
         self.browser_session = lifetime;
@@ -166,6 +180,7 @@ impl AuthorizationServerBuilder {
             self.clients.clone(),
             Some(self.store.clone()),
             self.password_grant,
+            self.resource_servers,
         );
         Ok(AuthorizationServer {
             inner: Arc::new(Inner {
@@ -205,6 +220,7 @@ impl AuthorizationServer {
             pages: Pages::new(),
             password_grant: true,
             browser_session: DEFAULT_BROWSER_SESSION,
+            resource_servers: HashSet::new(),
             #[cfg(feature = "upstream")]
             upstream: None,
         }
@@ -230,8 +246,9 @@ impl AuthorizationServer {
         self.inner.password_grant
     }
 
-    /// `POST /token` from `address` (the client's address, for the password grant's throttle):
-    /// every grant, with client authentication.
+    /// `POST /token` from `address` (the client's address, after trusted proxies: the password
+    /// grant and failed client authentications are throttled by it): every grant, with client
+    /// authentication.
     pub async fn token(
         &self,
         address: std::net::IpAddr,
@@ -241,14 +258,27 @@ impl AuthorizationServer {
         self.inner.token.token(address, headers, body).await
     }
 
-    /// `POST /revoke` (RFC 7009); a client that presents credentials must pass authentication.
-    pub async fn revoke(&self, headers: &HeaderMap, body: &[u8]) -> Response<Vec<u8>> {
-        self.inner.token.revoke(headers, body).await
+    /// `POST /revoke` (RFC 7009) from `address`; a client that presents credentials must pass
+    /// authentication.
+    pub async fn revoke(
+        &self,
+        address: std::net::IpAddr,
+        headers: &HeaderMap,
+        body: &[u8],
+    ) -> Response<Vec<u8>> {
+        self.inner.token.revoke(address, headers, body).await
     }
 
-    /// `POST /introspect` (RFC 7662), for confidential clients only.
-    pub async fn introspect(&self, headers: &HeaderMap, body: &[u8]) -> Response<Vec<u8>> {
-        self.inner.token.introspect(headers, body).await
+    /// `POST /introspect` (RFC 7662) from `address` (the client's address, after trusted
+    /// proxies: failed client authentications are throttled by it), for confidential clients
+    /// only.
+    pub async fn introspect(
+        &self,
+        address: std::net::IpAddr,
+        headers: &HeaderMap,
+        body: &[u8],
+    ) -> Response<Vec<u8>> {
+        self.inner.token.introspect(address, headers, body).await
     }
 
     pub(crate) fn token_endpoint(&self) -> &TokenEndpoint {

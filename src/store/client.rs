@@ -19,6 +19,9 @@ pub enum GrantType {
     RefreshToken,
     /// Tokens for the client itself (RFC 6749 §4.4); confidential clients only.
     ClientCredentials,
+    /// The resource owner's password (RFC 6749 §4.3), for a client trusted with it (RFC 9700
+    /// §2.4 says no client should be); never advertised in discovery.
+    Password,
 }
 
 impl GrantType {
@@ -28,6 +31,7 @@ impl GrantType {
             Self::AuthorizationCode => "authorization_code",
             Self::RefreshToken => "refresh_token",
             Self::ClientCredentials => "client_credentials",
+            Self::Password => "password",
         }
     }
 
@@ -37,6 +41,7 @@ impl GrantType {
             Self::AuthorizationCode,
             Self::RefreshToken,
             Self::ClientCredentials,
+            Self::Password,
         ]
         .into_iter()
         .find(|g| g.as_str() == name)

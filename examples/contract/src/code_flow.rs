@@ -684,7 +684,8 @@ pub async fn consent_for_third_party_clients(bin: &Path) {
 }
 
 pub async fn client_credentials_and_introspection(bin: &Path) {
-    let (fixture, clients, server) = start(bin, &[]).await;
+    // `service` is the resource server: it may ask about any token.
+    let (fixture, clients, server) = start(bin, &["--resource-server", "service"]).await;
     let client = Client::new(&server);
     let with_basic = |id: &str, secret: &str, body: &str| {
         client
@@ -784,8 +785,14 @@ pub async fn client_credentials_and_introspection(bin: &Path) {
         .form("/introspect", &format!("token={access}&client_id=spa"))
         .await;
     assert_eq!(public.status, 401);
-    let active = client
+    // Another client learns nothing about the service's token (RFC 7662 §4).
+    let foreign = client
         .execute(introspect("web", clients.web_secret, &access))
+        .await;
+    assert_eq!(foreign.status, 200, "{}", foreign.text());
+    assert_eq!(foreign.json(), serde_json::json!({"active": false}));
+    let active = client
+        .execute(introspect("service", clients.service_secret, &access))
         .await;
     assert_eq!(active.status, 200, "{}", active.text());
     let answer = active.json();
@@ -804,14 +811,23 @@ pub async fn client_credentials_and_introspection(bin: &Path) {
     ] {
         assert!(answer.get(field).is_some(), "{field} in {answer}");
     }
-    // A user's token names the username.
+    // A user's token names the username, to the resource server only.
     let user_tokens = client.login(&fixture.alice).await;
     let answer = client
-        .execute(introspect("web", clients.web_secret, &user_tokens.access))
+        .execute(introspect(
+            "service",
+            clients.service_secret,
+            &user_tokens.access,
+        ))
         .await
         .json();
     assert_eq!(answer["active"], true);
     assert_eq!(answer["username"], fixture.alice.username.as_str());
+    let answer = client
+        .execute(introspect("web", clients.web_secret, &user_tokens.access))
+        .await
+        .json();
+    assert_eq!(answer, serde_json::json!({"active": false}));
     // Garbage, revoked, and a refresh token of another client: exactly {"active": false}.
     client
         .form("/revoke", &format!("token={}", user_tokens.access))
@@ -822,7 +838,7 @@ pub async fn client_credentials_and_introspection(bin: &Path) {
         user_tokens.refresh.as_str(),
     ] {
         let reply = client
-            .execute(introspect("web", clients.web_secret, token))
+            .execute(introspect("service", clients.service_secret, token))
             .await;
         assert_eq!(reply.status, 200);
         assert_eq!(

@@ -103,6 +103,12 @@ pub struct Config {
     #[arg(long, env = "TOKENWARD_CLIENTS")]
     pub clients: Option<PathBuf>,
 
+    /// A client that is a resource server (an API that accepts this server's tokens): it may
+    /// introspect any token and learns its username. Repeat for several. Other confidential
+    /// clients introspect only their own tokens.
+    #[arg(long = "resource-server", value_name = "CLIENT_ID")]
+    pub resource_servers: Vec<String>,
+
     /// The first-party password grant at /token; `off` leaves only the code flow.
     #[arg(long, value_enum, default_value_t = Switch::On)]
     pub password_grant: Switch,

@@ -178,7 +178,8 @@ pub async fn start(config: &Config) -> Result<Started, StartupError> {
         stores.authorizations.clone(),
         issuer_url.clone(),
     )
-    .password_grant(config.password_grant == Switch::On);
+    .password_grant(config.password_grant == Switch::On)
+    .resource_servers(config.resource_servers.iter().cloned());
     if let Some(upstream) = upstream_provider(config)? {
         builder = builder.upstream(upstream);
     }

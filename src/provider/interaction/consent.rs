@@ -47,7 +47,8 @@ impl AuthorizationServer {
                 .add_consent(&user.id, &client.client_id, scope)
                 .await?;
         }
-        let browser = cookies::read(headers, BROWSER_COOKIE).unwrap_or_default();
+        let browser =
+            cookies::read(headers, BROWSER_COOKIE, self.inner.secure_cookies).unwrap_or_default();
         let on = Acting {
             browser: &browser,
             client: &client,

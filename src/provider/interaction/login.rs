@@ -88,7 +88,8 @@ impl AuthorizationServer {
         } = login;
         self.start_session(reply, headers, user, issuance, auth_time)
             .await?;
-        let browser = cookies::read(headers, BROWSER_COOKIE).unwrap_or_default();
+        let browser =
+            cookies::read(headers, BROWSER_COOKIE, self.inner.secure_cookies).unwrap_or_default();
         let grantable = user.grantable_scopes();
         let situation = Situation {
             request: Request::from(request),
@@ -141,7 +142,7 @@ impl AuthorizationServer {
         issuance: &Issuance,
         auth_time: i64,
     ) -> Result<(), Failure> {
-        if let Some(old) = cookies::read(headers, SESSION_COOKIE) {
+        if let Some(old) = cookies::read(headers, SESSION_COOKIE, self.inner.secure_cookies) {
             self.inner
                 .store
                 .delete_session(&secret_digest(&old))

@@ -18,7 +18,7 @@ impl AuthorizationServer {
         headers: &HeaderMap,
         params: &str,
     ) -> Result<Response<Vec<u8>>, Failure> {
-        if let Some(cookie) = cookies::read(headers, SESSION_COOKIE) {
+        if let Some(cookie) = cookies::read(headers, SESSION_COOKIE, self.inner.secure_cookies) {
             self.inner
                 .store
                 .delete_session(&secret_digest(&cookie))

@@ -160,7 +160,7 @@ impl AuthorizationServer {
         else {
             return Err(self.upstream_failed(upstream, "unknown or used state"));
         };
-        let browser = cookies::read(headers, BROWSER_COOKIE)
+        let browser = cookies::read(headers, BROWSER_COOKIE, self.inner.secure_cookies)
             .map(|b| secret_digest(&b))
             .unwrap_or_default();
         if !constant_time_eq(&browser, &login.browser) {

@@ -1,6 +1,11 @@
 //! `POST /introspect` (RFC 7662), for confidential clients only: what the server knows of an
-//! access token, or of a refresh token of the calling client. An inactive token is exactly
+//! access token, or of a refresh token of the calling client. A client registered as a resource
+//! server may ask about any access token and learns its user's `username`; any other client
+//! only about tokens issued to it (RFC 7662 §4: a client must not learn about tokens it could
+//! not use). An inactive token, or one the caller may not ask about, is exactly
 //! `{"active": false}`.
+
+use std::net::IpAddr;
 
 use http::{HeaderMap, Response, StatusCode};
 use secrecy::ExposeSecret;
@@ -41,6 +46,7 @@ struct Introspection {
 
 pub(super) async fn introspect(
     endpoint: &TokenEndpoint,
+    address: IpAddr,
     headers: &HeaderMap,
     body: &[u8],
 ) -> Result<Response<Vec<u8>>, ErrorResponse> {
@@ -50,13 +56,23 @@ pub(super) async fn introspect(
         hint,
     } = IntrospectionRequest::parse(headers, body)?;
     let hint_refresh = hint == Some(TokenTypeHint::RefreshToken);
-    let client = endpoint.clients().confidential(&client, true).await?;
+    let client = endpoint
+        .clients(address)
+        .confidential(&client, true)
+        .await?;
+    let resource_server = endpoint.is_resource_server(&client);
     let issuer = endpoint.issuer();
     let token = token.expose_secret();
     let access = async {
         match issuer.validate(token).await {
+            Ok(claims)
+                if !resource_server
+                    && claims.client_id.as_deref() != Some(client.client_id.as_str()) =>
+            {
+                Ok(None)
+            }
             Ok(claims) => {
-                let username = match claims.user_id() {
+                let username = match claims.user_id().filter(|_| resource_server) {
                     Some(id) => issuer
                         .users()
                         .find_by_id(id)

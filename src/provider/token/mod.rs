@@ -15,6 +15,7 @@ mod refresh;
 mod request;
 mod revoke;
 
+use std::collections::HashSet;
 use std::fmt;
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -40,6 +41,8 @@ struct Inner {
     /// Where authorization codes are redeemed; without it the code grant is not offered.
     codes: Option<Arc<dyn AuthorizationStore>>,
     password_grant: bool,
+    /// The clients that may introspect any token.
+    resource_servers: HashSet<String>,
 }
 
 impl fmt::Debug for TokenEndpoint {
@@ -53,12 +56,14 @@ impl fmt::Debug for TokenEndpoint {
 
 impl TokenEndpoint {
     /// The endpoint of `issuer` with the clients of `clients`, codes redeemed from `codes`
-    /// (`None`: no code grant), and the password grant on or off.
+    /// (`None`: no code grant), the password grant on or off, and the clients that are
+    /// resource servers (introspection).
     pub(crate) fn new(
         issuer: TokenIssuer,
         clients: Arc<dyn ClientStore>,
         codes: Option<Arc<dyn AuthorizationStore>>,
         password_grant: bool,
+        resource_servers: HashSet<String>,
     ) -> Self {
         Self {
             inner: Arc::new(Inner {
@@ -66,6 +71,7 @@ impl TokenEndpoint {
                 clients,
                 codes,
                 password_grant,
+                resource_servers,
             }),
         }
     }
@@ -78,10 +84,12 @@ impl TokenEndpoint {
             Arc::new(crate::store::memory::MemoryClientStore::new()),
             None,
             true,
+            HashSet::new(),
         )
     }
 
-    /// `POST /token` from `address` (the client's address: the password grant throttles by it).
+    /// `POST /token` from `address` (the client's address: the password grant and client
+    /// authentication throttle by it).
     pub(crate) async fn token(
         &self,
         address: IpAddr,
@@ -103,7 +111,7 @@ impl TokenEndpoint {
         let TokenRequest { client, grant } = TokenRequest::parse(headers, body)?;
         let inner = &self.inner;
         let issuer = &inner.issuer;
-        let clients = self.clients();
+        let clients = self.clients(address);
         match grant {
             TokenGrant::AuthorizationCode {
                 code,
@@ -145,38 +153,65 @@ impl TokenEndpoint {
                 if !inner.password_grant {
                     return Err(ErrorResponse::unsupported_grant_type());
                 }
-                // A client may present itself; its credentials must then verify.
-                clients.optional(&client).await?;
-                password::login(issuer, address, &username, &password, scope.as_ref()).await
+                // Without a client: the deployment's own first-party use. A client that
+                // presents itself must verify and be registered for the grant, and gets
+                // tokens bound to it.
+                let client = clients.optional(&client).await?;
+                if let Some(client) = &client {
+                    allowed(client, GrantType::Password)?;
+                }
+                let login = password::Login {
+                    username: &username,
+                    password: &password,
+                    scope: scope.as_ref(),
+                };
+                password::login(issuer, address, login, client.as_ref()).await
             }
         }
     }
 
-    /// `POST /revoke` (RFC 7009).
-    pub(crate) async fn revoke(&self, headers: &HeaderMap, body: &[u8]) -> Response<Vec<u8>> {
-        match revoke::revoke(self, headers, body).await {
+    /// `POST /revoke` (RFC 7009) from `address`.
+    pub(crate) async fn revoke(
+        &self,
+        address: IpAddr,
+        headers: &HeaderMap,
+        body: &[u8],
+    ) -> Response<Vec<u8>> {
+        match revoke::revoke(self, address, headers, body).await {
             Ok(response) => response,
             Err(error) => error.into_response(),
         }
     }
 
-    /// `POST /introspect` (RFC 7662).
-    pub(crate) async fn introspect(&self, headers: &HeaderMap, body: &[u8]) -> Response<Vec<u8>> {
-        match introspect::introspect(self, headers, body).await {
+    /// `POST /introspect` (RFC 7662) from `address`.
+    pub(crate) async fn introspect(
+        &self,
+        address: IpAddr,
+        headers: &HeaderMap,
+        body: &[u8],
+    ) -> Response<Vec<u8>> {
+        match introspect::introspect(self, address, headers, body).await {
             Ok(response) => response,
             Err(error) => error.into_response(),
         }
     }
 
-    fn clients(&self) -> ClientVerifier<'_> {
+    /// Client authentication for a request from `address`.
+    fn clients(&self, address: IpAddr) -> ClientVerifier<'_> {
         ClientVerifier {
             clients: self.inner.clients.as_ref(),
-            hasher: self.inner.issuer.hasher(),
+            issuer: &self.inner.issuer,
+            address,
         }
     }
 
     fn issuer(&self) -> &TokenIssuer {
         &self.inner.issuer
+    }
+
+    /// Whether `client` may introspect tokens issued to others.
+    fn is_resource_server(&self, client: &Client) -> bool {
+        self.inner.resource_servers.contains(&client.client_id)
     }
 }
 

@@ -1,6 +1,7 @@
 //! `grant_type=refresh_token` (RFC 6749 §6): rotation with reuse detection. Needs the issuer
-//! alone. A token issued to a client is redeemed only by that client; one from the password
-//! grant only without a client.
+//! alone. A token issued to a client is redeemed only by that client, for no more than the
+//! client's registration allows today; one from the password grant without a client only
+//! without a client.
 
 use http::Response;
 use secrecy::{ExposeSecret, SecretString};
@@ -16,9 +17,8 @@ pub(super) async fn rotate(
     refresh_token: &SecretString,
     scope: Option<&Scopes>,
 ) -> Result<Response<Vec<u8>>, ErrorResponse> {
-    let client_id = client.map(|c| c.client_id.as_str());
     match issuer
-        .refresh_for(refresh_token.expose_secret(), scope, client_id)
+        .refresh_for(refresh_token.expose_secret(), scope, client)
         .await
     {
         Ok(pair) => Ok(token_response(&pair)),
