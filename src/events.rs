@@ -12,7 +12,8 @@
 //! | [`TOKEN_REVOKED`] | info | `kind` (`access` or `refresh`), `user_id`, `session_id` |
 //! | [`LOGOUT_ALL`] | info | `user_id` |
 //! | [`PASSWORD_CHANGED`] | info | `user_id`, `by` (`user` or `administrator`) |
-//! | [`UPSTREAM_LOGIN_SUCCEEDED`] | info | `user_id`, `issuer`, `linked` (`existing`, `email` or `created`) |
+//! | [`UPSTREAM_LOGIN_SUCCEEDED`] | info | `user_id`, `issuer`, `linked` (`existing`, `email`, `email_password` or `created`) |
+//! | [`UPSTREAM_LINK_NEEDS_PASSWORD`] | info | `user_id`, `issuer` (a link by email waits for the user's password) |
 //! | [`UPSTREAM_LOGIN_FAILED`] | warn | `issuer`, `reason` (never a token or claim value) |
 //! | [`KEY_ROTATED`] | info | `kid` (the new signing key), `algorithm` |
 //! | [`STORE_UNAVAILABLE`] | error | `operation`, `error` (store and reason, never a URL password) |
@@ -49,6 +50,9 @@ pub const LOGOUT_ALL: &str = "logout_all";
 pub const PASSWORD_CHANGED: &str = "password.changed";
 /// A login through an upstream OpenID provider succeeded.
 pub const UPSTREAM_LOGIN_SUCCEEDED: &str = "upstream_login.succeeded";
+/// An upstream identity matched a local user by verified email, and the link waits for that
+/// user's password on the login form (`linked` is `email_password` once it is written).
+pub const UPSTREAM_LINK_NEEDS_PASSWORD: &str = "upstream_login.link_needs_password";
 /// A login through an upstream OpenID provider was refused (bad state, an id_token that fails
 /// verification, no matching local user, ...).
 pub const UPSTREAM_LOGIN_FAILED: &str = "upstream_login.failed";

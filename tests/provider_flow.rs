@@ -407,3 +407,54 @@ async fn the_issuer_url_is_checked() {
     .build();
     assert!(matches!(result, Err(ServerConfigError::NoIdTokenKey)));
 }
+
+#[tokio::test]
+async fn a_plain_http_issuer_needs_a_loopback_host_or_the_explicit_flag() {
+    // Issue 27.10. Loopback: allowed as it is.
+    for loopback in [
+        "http://127.0.0.1:8000",
+        "http://127.9.8.7",
+        "http://[::1]:8000",
+        "http://localhost:8000",
+        "http://LOCALHOST",
+    ] {
+        let env = env_with(loopback, "App", Pages::new()).await;
+        assert_eq!(env.server.issuer_url(), loopback, "built with {loopback:?}");
+    }
+    // Elsewhere: refused, before any other check.
+    let env = env().await;
+    let build = |url: &str, allow: bool| {
+        let mut builder = AuthorizationServer::builder(
+            env.server.issuer().clone(),
+            env.server.clients().clone(),
+            Arc::new(MemoryAuthorizationStore::new()),
+            url,
+        );
+        if allow {
+            builder = builder.allow_insecure_http_issuer();
+        }
+        builder.build()
+    };
+    for remote in [
+        "http://auth.example",
+        "http://10.0.0.1:8000",
+        "http://[::2]",
+        "http://localhost.example",
+        "http://127.0.0.1.nip.io",
+        "http://0.0.0.0:8000",
+    ] {
+        assert!(
+            matches!(build(remote, false), Err(ServerConfigError::InsecureIssuer)),
+            "{remote}"
+        );
+        // Allowed explicitly, it gets as far as the next check (the tokens' `iss`).
+        assert!(
+            matches!(
+                build(remote, true),
+                Err(ServerConfigError::IssuerMismatch { .. })
+            ),
+            "{remote}"
+        );
+    }
+    assert!(build("https://auth.example", false).is_ok());
+}

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use tokenward::provider::{
     AuthorizationStore, BrowserSession, Client, ClientStore, CodeGrant, CodeRedemption, GrantType,
-    PendingAuthorization, UpstreamLoginState, secret_digest,
+    IdentityLink, PendingAuthorization, PendingLink, UpstreamLoginState, secret_digest,
 };
 use tokenward::store::{StoreError, TokenRevocation};
 use tokenward::token::Scopes;
@@ -140,6 +140,7 @@ async fn sessions_pending_and_consent(store: Arc<dyn AuthorizationStore>) {
         csrf: secret_digest("csrf"),
         user_id: None,
         auth_time: None,
+        upstream_link: None,
         expires_at: 4_000_000_000,
     };
     let digest = secret_digest("pending-id");
@@ -151,12 +152,23 @@ async fn sessions_pending_and_consent(store: Arc<dyn AuthorizationStore>) {
     // Re-put (a new CSRF token after a failed login) replaces it.
     let renewed = PendingAuthorization {
         csrf: secret_digest("csrf-2"),
-        ..pending
+        ..pending.clone()
     };
     store.put_pending(&digest, &renewed).await.unwrap();
     assert_eq!(store.find_pending(&digest).await.unwrap(), Some(renewed));
     store.delete_pending(&digest).await.unwrap();
     assert_eq!(store.find_pending(&digest).await.unwrap(), None);
+    // A password check before an upstream link keeps the link it is for.
+    let linking = PendingAuthorization {
+        upstream_link: Some(PendingLink {
+            issuer: "https://idp.example".into(),
+            subject: "idp-bob".into(),
+            user_id: "u3".into(),
+        }),
+        ..pending
+    };
+    store.put_pending(&digest, &linking).await.unwrap();
+    assert_eq!(store.find_pending(&digest).await.unwrap(), Some(linking));
 
     assert!(
         store
@@ -269,6 +281,46 @@ async fn identity_links_first_wins(store: Arc<dyn AuthorizationStore>) {
     );
 }
 
+async fn identity_links_list_and_unlink(store: Arc<dyn AuthorizationStore>) {
+    let (a, b) = ("https://a.example", "https://b.example");
+    assert!(store.identity_links("u1").await.unwrap().is_empty());
+    assert!(store.link_identity(b, "s2", "u1", 30).await.unwrap());
+    assert!(store.link_identity(a, "s1", "u1", 20).await.unwrap());
+    assert!(store.link_identity(a, "s3", "u2", 40).await.unwrap());
+    let link = |issuer: &str, subject: &str, user: &str, at: i64| IdentityLink {
+        issuer: issuer.into(),
+        subject: subject.into(),
+        user_id: user.into(),
+        created_at: at,
+    };
+    assert_eq!(
+        store.identity_links("u1").await.unwrap(),
+        vec![link(a, "s1", "u1", 20), link(b, "s2", "u1", 30)],
+        "a user's links, by issuer then subject, with when they were made"
+    );
+    assert_eq!(
+        store.identity_links("u2").await.unwrap(),
+        vec![link(a, "s3", "u2", 40)]
+    );
+    // Unlinking names the user: another user's link is left alone.
+    assert!(!store.unlink_identity("u1", a, "s3").await.unwrap());
+    assert_eq!(
+        store.find_identity_link(a, "s3").await.unwrap().as_deref(),
+        Some("u2")
+    );
+    assert!(!store.unlink_identity("u1", a, "nope").await.unwrap());
+    assert!(store.unlink_identity("u1", a, "s1").await.unwrap());
+    assert!(!store.unlink_identity("u1", a, "s1").await.unwrap(), "gone");
+    assert_eq!(store.find_identity_link(a, "s1").await.unwrap(), None);
+    assert_eq!(
+        store.identity_links("u1").await.unwrap(),
+        vec![link(b, "s2", "u1", 30)]
+    );
+    // Unlinked, the identity may be linked again (to anyone).
+    assert!(store.link_identity(a, "s1", "u2", 50).await.unwrap());
+    assert_eq!(store.identity_links("u2").await.unwrap().len(), 2);
+}
+
 async fn used_refresh_tokens_are_visible(store: Arc<dyn TokenRevocation>) {
     assert!(!store.refresh_used("jti-1").await.unwrap());
     assert!(store.consume_refresh("jti-1", 4_000_000_000).await.unwrap());
@@ -314,6 +366,11 @@ macro_rules! conformance {
             }
             $(#[$attr])*
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn identity_links_list_and_unlink() {
+                super::identity_links_list_and_unlink(Arc::new($store)).await
+            }
+            $(#[$attr])*
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn used_refresh_tokens_are_visible() {
                 super::used_refresh_tokens_are_visible(Arc::new($store)).await
             }
@@ -349,6 +406,10 @@ mod memory_backend {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn identity_links() {
         identity_links_first_wins(Arc::new(MemoryAuthorizationStore::new())).await;
+    }
+    #[tokio::test]
+    async fn identity_links_listed_and_unlinked() {
+        identity_links_list_and_unlink(Arc::new(MemoryAuthorizationStore::new())).await;
     }
     #[tokio::test]
     async fn used_refresh() {

@@ -23,11 +23,12 @@ use secrecy::SecretString;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use tokenward::TokenIssuer;
+use tokenward::clock::ManualClock;
 use tokenward::keys::{KeyAlgorithm, KeySet, SigningKey};
 use tokenward::password::{Argon2Params, PasswordHasher};
 use tokenward::provider::{
-    AuthorizationServer, Client, ClientStore, CodeChallenge, GrantType, UpstreamHttp,
-    UpstreamHttpError, UpstreamProvider,
+    AuthorizationServer, AuthorizationStore, Client, ClientStore, CodeChallenge, GrantType,
+    UpstreamConfigError, UpstreamHttp, UpstreamHttpError, UpstreamProvider,
 };
 use tokenward::store::memory::{
     MemoryAuthorizationStore, MemoryClientStore, MemoryRevocation, MemoryUserStore,
@@ -83,6 +84,9 @@ struct FakeProvider {
     codes: Mutex<HashMap<String, Issued>>,
     down: AtomicBool,
     jwks_fetches: Mutex<usize>,
+    discoveries: Mutex<usize>,
+    /// The `Cache-Control` of the discovery and JWKS responses.
+    cache_control: Mutex<Option<String>>,
 }
 
 impl FakeProvider {
@@ -92,6 +96,8 @@ impl FakeProvider {
             codes: Mutex::new(HashMap::new()),
             down: AtomicBool::new(false),
             jwks_fetches: Mutex::new(0),
+            discoveries: Mutex::new(0),
+            cache_control: Mutex::new(None),
         })
     }
 
@@ -156,7 +162,7 @@ impl UpstreamHttp for FakeProvider {
         }
         let uri = request.uri().to_string();
         let path = uri.strip_prefix(UPSTREAM).unwrap_or(&uri);
-        Ok(match path {
+        let mut response = match path {
             "/.well-known/openid-configuration" => Self::json(
                 StatusCode::OK,
                 json!({
@@ -178,7 +184,19 @@ impl UpstreamHttp for FakeProvider {
             }
             "/token" => self.token(&request),
             _ => Self::json(StatusCode::NOT_FOUND, json!({})),
-        })
+        };
+        if path == "/.well-known/openid-configuration" {
+            *self.discoveries.lock().unwrap() += 1;
+        }
+        if matches!(path, "/.well-known/openid-configuration" | "/jwks")
+            && let Some(value) = self.cache_control.lock().unwrap().as_deref()
+        {
+            response.headers_mut().insert(
+                http::header::CACHE_CONTROL,
+                HeaderValue::from_str(value).unwrap(),
+            );
+        }
+        Ok(response)
     }
 }
 
@@ -187,7 +205,17 @@ struct Env {
     provider: Arc<FakeProvider>,
     key: ProviderKey,
     users: Arc<MemoryUserStore>,
+    store: Arc<MemoryAuthorizationStore>,
+    clock: Arc<ManualClock>,
     bob: String,
+}
+
+/// How the server under test treats upstream identities.
+#[derive(Clone, Copy, Default)]
+struct Setup {
+    create_users: bool,
+    link_by_email: bool,
+    email_link_needs_password: bool,
 }
 
 fn hasher() -> PasswordHasher {
@@ -198,11 +226,23 @@ fn hasher() -> PasswordHasher {
 }
 
 async fn env(create_users: bool) -> Env {
+    env_with(Setup {
+        create_users,
+        ..Setup::default()
+    })
+    .await
+}
+
+async fn env_with(setup: Setup) -> Env {
     let key = ProviderKey::generate("upstream-1");
     let provider = FakeProvider::new(&[&key]);
     let mut keys = KeySet::generate(KeyAlgorithm::EdDSA).unwrap();
     keys.ensure_id_token_key().unwrap();
-    let codec = TokenCodec::builder(keys, ISSUER, "api").build().unwrap();
+    let clock = Arc::new(ManualClock::starting_now());
+    let codec = TokenCodec::builder(keys, ISSUER, "api")
+        .clock(clock.clone())
+        .build()
+        .unwrap();
     let users = Arc::new(MemoryUserStore::new());
     let bob = users
         .upsert(User {
@@ -239,24 +279,25 @@ async fn env(create_users: bool) -> Env {
     let upstream = UpstreamProvider::builder(UPSTREAM, CLIENT_ID)
         .client_secret(SecretString::from(CLIENT_SECRET.to_owned()))
         .name("Example IdP")
-        .create_users(create_users)
+        .create_users(setup.create_users)
+        .link_by_email(setup.link_by_email)
+        .email_link_needs_password(setup.email_link_needs_password)
         .http_client(provider.clone())
+        .clock(clock.clone())
         .build()
         .unwrap();
-    let server = AuthorizationServer::builder(
-        issuer,
-        clients,
-        Arc::new(MemoryAuthorizationStore::new()),
-        ISSUER,
-    )
-    .upstream(upstream)
-    .build()
-    .unwrap();
+    let store = Arc::new(MemoryAuthorizationStore::new());
+    let server = AuthorizationServer::builder(issuer, clients, store.clone(), ISSUER)
+        .upstream(upstream)
+        .build()
+        .unwrap();
     Env {
         server,
         provider,
         key,
         users,
+        store,
+        clock,
         bob,
     }
 }
@@ -476,7 +517,7 @@ fn assert_refused(response: &Response<Vec<u8>>) {
             .headers()
             .get_all(SET_COOKIE)
             .iter()
-            .any(|c| c.to_str().unwrap().starts_with("tokenward_session=")),
+            .any(|c| c.to_str().unwrap().starts_with("__Host-tokenward_session=")),
         "no session from a refused callback"
     );
 }
@@ -515,7 +556,7 @@ async fn a_new_identity_creates_a_user_and_the_authorization_request_continues()
     let done = come_back(&env, &at, id_token).await;
     jar.take(&done);
     let to = assert_continued(&done);
-    assert!(jar.has("tokenward_session"));
+    assert!(jar.has("__Host-tokenward_session"));
     let sub = subject_of_code(&env, &to).await;
     let alice = env.users.find_by_id(&sub).await.unwrap().unwrap();
     assert!(
@@ -566,7 +607,11 @@ async fn a_preferred_username_of_an_existing_user_never_links_to_that_user() {
 
 #[tokio::test]
 async fn a_verified_email_links_to_the_local_user_with_it_and_an_unverified_one_does_not() {
-    let env = env(false).await;
+    let env = env_with(Setup {
+        link_by_email: true,
+        ..Setup::default()
+    })
+    .await;
     let at = go_upstream(&env).await;
     let mut unverified = claims(&at, "idp-bob");
     unverified["email"] = json!("bob@example.com");
@@ -873,4 +918,342 @@ async fn an_hs256_id_token_keyed_with_the_client_secret_is_refused() {
     )
     .unwrap();
     assert_refused(&come_back(&env, &at, hs).await);
+}
+
+/// Claims for `sub` with bob's address, verified by the provider.
+fn bobs_email(at: &AtUpstream, sub: &str) -> Value {
+    let mut claims = claims(at, sub);
+    claims["email"] = json!("bob@example.com");
+    claims["email_verified"] = json!(true);
+    claims
+}
+
+/// Posts the login form of `page` (the page `jar`'s browser was shown).
+async fn post_login(
+    env: &Env,
+    jar: &Jar,
+    page: &str,
+    username: &str,
+    password: &str,
+) -> Response<Vec<u8>> {
+    let body = format!(
+        "pending={}&csrf={}&username={}&password={}",
+        hidden(page, "pending"),
+        hidden(page, "csrf"),
+        enc(username),
+        enc(password)
+    );
+    let peer = std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST);
+    env.server
+        .login(peer, &jar.headers(true), body.as_bytes())
+        .await
+}
+
+#[tokio::test]
+async fn a_verified_email_links_nobody_unless_linking_by_email_is_on() {
+    // Issue 27.3: off by default. The verified address of a local user is not enough.
+    let env = env(false).await;
+    let at = go_upstream(&env).await;
+    let refused = come_back(&env, &at, env.key.sign(&bobs_email(&at, "idp-bob"))).await;
+    assert_eq!(
+        refused.status(),
+        StatusCode::FORBIDDEN,
+        "{}",
+        html(&refused)
+    );
+    assert_refused(&refused);
+    assert!(env.store.identity_links(&env.bob).await.unwrap().is_empty());
+    assert_eq!(
+        env.store
+            .find_identity_link(UPSTREAM, "idp-bob")
+            .await
+            .unwrap(),
+        None
+    );
+
+    // With --upstream-create-users: a user of its own, never bob.
+    let env = self::env(true).await;
+    let at = go_upstream(&env).await;
+    let done = come_back(&env, &at, env.key.sign(&bobs_email(&at, "idp-bob"))).await;
+    let to = assert_continued(&done);
+    assert_ne!(subject_of_code(&env, &to).await, env.bob);
+    assert!(env.store.identity_links(&env.bob).await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn linking_by_email_skips_a_user_already_linked_from_that_issuer() {
+    let env = env_with(Setup {
+        link_by_email: true,
+        create_users: true,
+        ..Setup::default()
+    })
+    .await;
+    // A link from another provider does not count.
+    assert!(
+        env.store
+            .link_identity("https://other.example", "bob-there", &env.bob, 1)
+            .await
+            .unwrap()
+    );
+    let at = go_upstream(&env).await;
+    let done = come_back(&env, &at, env.key.sign(&bobs_email(&at, "idp-bob"))).await;
+    let to = assert_continued(&done);
+    assert_eq!(subject_of_code(&env, &to).await, env.bob);
+
+    // A second identity of the same provider with bob's verified address: refused (not linked
+    // to bob, and no new user with his address either).
+    let at = go_upstream(&env).await;
+    let refused = come_back(&env, &at, env.key.sign(&bobs_email(&at, "idp-bob-2"))).await;
+    assert_eq!(
+        refused.status(),
+        StatusCode::FORBIDDEN,
+        "{}",
+        html(&refused)
+    );
+    assert_refused(&refused);
+    assert!(html(&refused).contains("already linked"));
+    let links = env.store.identity_links(&env.bob).await.unwrap();
+    let subjects: Vec<&str> = links.iter().map(|l| l.subject.as_str()).collect();
+    assert_eq!(subjects, ["idp-bob", "bob-there"]);
+    assert_eq!(
+        env.store
+            .find_identity_link(UPSTREAM, "idp-bob-2")
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(env.users.list(None, 10).await.unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn a_link_by_email_can_wait_for_the_local_password_in_the_same_browser() {
+    let env = env_with(Setup {
+        link_by_email: true,
+        email_link_needs_password: true,
+        ..Setup::default()
+    })
+    .await;
+    let at = go_upstream(&env).await;
+    let mut jar = at.jar.clone();
+    let page = come_back(&env, &at, env.key.sign(&bobs_email(&at, "idp-bob"))).await;
+    jar.take(&page);
+    assert_eq!(page.status(), StatusCode::OK, "{}", html(&page));
+    let text = html(&page);
+    assert!(text.contains("Confirm your password"), "{text}");
+    assert!(
+        text.contains("value=\"bob\""),
+        "the username is fixed: {text}"
+    );
+    assert!(text.contains("readonly"), "{text}");
+    assert!(!text.contains("Log in with"), "no upstream button: {text}");
+    assert!(!jar.has("__Host-tokenward_session"), "not logged in yet");
+    assert_eq!(
+        env.store
+            .find_identity_link(UPSTREAM, "idp-bob")
+            .await
+            .unwrap(),
+        None,
+        "nothing linked before the password"
+    );
+
+    // A wrong password: the page again, nothing linked.
+    let wrong = post_login(&env, &jar, &text, "bob", "not bob's password").await;
+    assert_eq!(wrong.status(), StatusCode::BAD_REQUEST);
+    let text = html(&wrong);
+    assert!(text.contains("Confirm your password"), "{text}");
+    assert_eq!(
+        env.store
+            .find_identity_link(UPSTREAM, "idp-bob")
+            .await
+            .unwrap(),
+        None
+    );
+    // The right password from another browser: refused.
+    let elsewhere = post_login(&env, &Jar::default(), &text, "bob", "bob password").await;
+    assert_eq!(elsewhere.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(
+        env.store
+            .find_identity_link(UPSTREAM, "idp-bob")
+            .await
+            .unwrap(),
+        None
+    );
+    // In this browser, with bob's password: linked and logged in as bob, whatever username
+    // the form was made to carry.
+    let done = post_login(&env, &jar, &text, "mallory", "bob password").await;
+    jar.take(&done);
+    let to = assert_continued(&done);
+    assert!(jar.has("__Host-tokenward_session"));
+    assert_eq!(subject_of_code(&env, &to).await, env.bob);
+    assert_eq!(
+        env.store
+            .find_identity_link(UPSTREAM, "idp-bob")
+            .await
+            .unwrap()
+            .as_deref(),
+        Some(env.bob.as_str())
+    );
+
+    // Linked: the next upstream login asks for no password.
+    let at = go_upstream(&env).await;
+    let done = come_back(&env, &at, env.key.sign(&claims(&at, "idp-bob"))).await;
+    let to = assert_continued(&done);
+    assert_eq!(subject_of_code(&env, &to).await, env.bob);
+}
+
+#[tokio::test]
+async fn the_password_check_before_a_link_expires_and_is_throttled() {
+    let env = env_with(Setup {
+        link_by_email: true,
+        email_link_needs_password: true,
+        ..Setup::default()
+    })
+    .await;
+    let unlinked = |env: &Env| {
+        let store = env.store.clone();
+        async move {
+            store
+                .find_identity_link(UPSTREAM, "idp-bob")
+                .await
+                .unwrap()
+                .is_none()
+        }
+    };
+
+    // Past its 5 minutes, the form is refused even with the right password.
+    let at = go_upstream(&env).await;
+    let page = come_back(&env, &at, env.key.sign(&bobs_email(&at, "idp-bob"))).await;
+    assert_eq!(page.status(), StatusCode::OK);
+    env.clock.advance(time::Duration::minutes(6));
+    let late = post_login(&env, &at.jar, &html(&page), "bob", "bob password").await;
+    assert_eq!(late.status(), StatusCode::BAD_REQUEST, "{}", html(&late));
+    assert!(unlinked(&env).await);
+
+    // The login throttle counts these attempts: after 5 wrong passwords the right one is
+    // answered 429 and links nothing.
+    let at = go_upstream(&env).await;
+    let page = come_back(&env, &at, env.key.sign(&bobs_email(&at, "idp-bob"))).await;
+    let mut text = html(&page);
+    for _ in 0..5 {
+        let wrong = post_login(&env, &at.jar, &text, "bob", "guess").await;
+        assert_eq!(wrong.status(), StatusCode::BAD_REQUEST);
+        text = html(&wrong);
+    }
+    let throttled = post_login(&env, &at.jar, &text, "bob", "bob password").await;
+    assert_eq!(
+        throttled.status(),
+        StatusCode::TOO_MANY_REQUESTS,
+        "{}",
+        html(&throttled)
+    );
+    assert!(throttled.headers().get(LOCATION).is_none());
+    assert!(unlinked(&env).await);
+}
+
+#[test]
+fn a_plain_http_upstream_issuer_needs_a_loopback_host_or_the_explicit_flag() {
+    // Issue 27.10.
+    let build = |issuer: &str, allow: bool| {
+        let mut builder = UpstreamProvider::builder(issuer, CLIENT_ID);
+        if allow {
+            builder = builder.allow_insecure_http_issuer();
+        }
+        builder.build()
+    };
+    for loopback in [
+        "http://127.0.0.1:8001",
+        "http://127.0.0.2",
+        "http://[::1]:8001",
+        "http://localhost:8001",
+        "https://idp.example",
+    ] {
+        assert!(build(loopback, false).is_ok(), "{loopback}");
+    }
+    for remote in [
+        "http://idp.example",
+        "http://192.168.1.10:8001",
+        "http://localhost.idp.example",
+        "http://[::ffff:8.8.8.8]",
+    ] {
+        assert_eq!(
+            build(remote, false).err(),
+            Some(UpstreamConfigError::InsecureIssuer),
+            "{remote}"
+        );
+        assert!(build(remote, true).is_ok(), "{remote}, allowed explicitly");
+    }
+}
+
+impl Env {
+    /// (discovery fetches, JWKS fetches) so far.
+    fn fetches(&self) -> (usize, usize) {
+        (
+            *self.provider.discoveries.lock().unwrap(),
+            *self.provider.jwks_fetches.lock().unwrap(),
+        )
+    }
+
+    fn cache_control(&self, value: &str) {
+        *self.provider.cache_control.lock().unwrap() = Some(value.to_owned());
+    }
+}
+
+#[tokio::test]
+async fn discovery_and_keys_are_kept_as_cache_control_says_then_fetched_again() {
+    // Issue 27.14.
+    let env = env(true).await;
+    let minutes = |m: i64| time::Duration::minutes(m);
+    // No Cache-Control: an hour.
+    go_upstream(&env).await;
+    assert_eq!(env.fetches(), (1, 1));
+    env.clock.advance(minutes(59));
+    go_upstream(&env).await;
+    assert_eq!(env.fetches(), (1, 1), "fresh for an hour");
+    env.clock.advance(minutes(2));
+    env.cache_control("public, max-age=120");
+    go_upstream(&env).await;
+    assert_eq!(env.fetches(), (2, 2), "fetched again after the hour");
+
+    // max-age=120: two minutes.
+    env.clock.advance(time::Duration::seconds(100));
+    go_upstream(&env).await;
+    assert_eq!(env.fetches(), (2, 2));
+    // The provider replaced its key; the refresh after max-age brings the new one, so the
+    // callback needs no refetch for an unknown kid.
+    let rotated = ProviderKey::generate("upstream-2");
+    *env.provider.published.lock().unwrap() = vec![rotated.jwk.clone()];
+    env.clock.advance(time::Duration::seconds(30));
+    let at = go_upstream(&env).await;
+    assert_eq!(env.fetches(), (3, 3));
+    assert_continued(&come_back(&env, &at, rotated.sign(&claims(&at, "kim"))).await);
+    assert_eq!(env.fetches(), (3, 3));
+
+    // A year's max-age is held to 24 hours.
+    env.cache_control("max-age=31536000");
+    env.clock.advance(minutes(3));
+    go_upstream(&env).await;
+    assert_eq!(env.fetches(), (4, 4));
+    env.clock.advance(minutes(23 * 60 + 50));
+    go_upstream(&env).await;
+    assert_eq!(env.fetches(), (4, 4));
+    env.clock.advance(minutes(20));
+    env.cache_control("no-cache");
+    go_upstream(&env).await;
+    assert_eq!(env.fetches(), (5, 5), "fetched again after 24 hours");
+    // no-cache: at most once a minute, not at every login.
+    go_upstream(&env).await;
+    assert_eq!(env.fetches(), (5, 5));
+    env.clock.advance(time::Duration::seconds(61));
+
+    // Expired while the provider is down: logins go on with the cached copy (the button still
+    // leads there), and the failed refresh is not retried at every login.
+    env.provider.down.store(true, Ordering::SeqCst);
+    go_upstream(&env).await;
+    go_upstream(&env).await;
+    env.provider.down.store(false, Ordering::SeqCst);
+    go_upstream(&env).await;
+    assert_eq!(env.fetches(), (5, 5), "retried after a minute, not before");
+    env.clock.advance(time::Duration::seconds(61));
+    go_upstream(&env).await;
+    assert_eq!(env.fetches(), (6, 6));
 }

@@ -191,6 +191,27 @@ enum UsersCommand {
         /// The username.
         username: String,
     },
+    /// List the identities at other OpenID providers that log in as the user (issuer, subject,
+    /// when linked).
+    Links {
+        /// The username.
+        username: String,
+    },
+    /// Remove links of the user to identities at other OpenID providers: those logins no
+    /// longer reach this user (their current sessions and tokens stay; see revoke-all).
+    Unlink {
+        /// The username.
+        username: String,
+        /// The provider's issuer, as `users links` shows it: every link from there.
+        #[arg(long, required_unless_present = "all", conflicts_with = "all")]
+        issuer: Option<String>,
+        /// Only the identity with this subject at --issuer.
+        #[arg(long, requires = "issuer")]
+        subject: Option<String>,
+        /// Every link of the user.
+        #[arg(long)]
+        all: bool,
+    },
     /// Refuse every token issued so far, of every user (after restoring a backup of the
     /// database or of Redis: their revocations may be older than the tokens in circulation).
     RotateEpoch,
@@ -316,6 +337,20 @@ fn run_users(
             }
             UsersCommand::SetPassword { username } => users::set_password(&target, &username).await,
             UsersCommand::RevokeAll { username } => users::revoke_all(&target, &username).await,
+            UsersCommand::Links { username } => users::links(&target, &username).await,
+            UsersCommand::Unlink {
+                username,
+                issuer,
+                subject,
+                all,
+            } => {
+                let which = match (all, issuer) {
+                    (true, _) => users::Unlink::All,
+                    (false, Some(issuer)) => users::Unlink::From { issuer, subject },
+                    (false, None) => return Err(Failure::new("unlink needs --issuer or --all")),
+                };
+                users::unlink(&target, &username, which).await
+            }
             UsersCommand::RotateEpoch => users::rotate_epoch(&target).await,
         }
     })

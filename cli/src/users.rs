@@ -300,3 +300,105 @@ pub async fn rotate_epoch(target: &Target<'_>) -> Answer {
         json!({"ok": true}),
     ))
 }
+
+/// `users links USER`: the upstream identities (issuer, subject) that log in as the user.
+pub async fn links(target: &Target<'_>, username: &str) -> Answer {
+    let stores = open(target).await?;
+    let Some(user) = find(&stores, username).await? else {
+        return Ok(no_such_user(username));
+    };
+    let links = stores
+        .authorizations
+        .identity_links(&user.id)
+        .await
+        .map_err(fail("--database-url"))?;
+    let human = if links.is_empty() {
+        format!("{username} has no links to upstream identities")
+    } else {
+        links
+            .iter()
+            .map(|l| format!("{}\t{}\t{}", l.issuer, l.subject, linked_at(l.created_at)))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    let json = Value::Array(
+        links
+            .iter()
+            .map(|l| {
+                json!({
+                    "issuer": l.issuer,
+                    "subject": l.subject,
+                    "linked_at": l.created_at,
+                })
+            })
+            .collect(),
+    );
+    Ok(Outcome::ok(human, json))
+}
+
+/// When a link was made, RFC 3339 (the raw number if it is out of range).
+fn linked_at(unix: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(unix)
+        .ok()
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .unwrap_or_else(|| unix.to_string())
+}
+
+/// Which links `users unlink` removes.
+pub enum Unlink {
+    /// Every link of the user.
+    All,
+    /// The user's links from this issuer, or only the one with this subject there.
+    From {
+        /// The upstream provider's issuer, exactly as `users links` shows it.
+        issuer: String,
+        /// One identity there.
+        subject: Option<String>,
+    },
+}
+
+/// `users unlink USER (--issuer ISS [--subject SUB] | --all)`: the user no longer logs in
+/// through those upstream identities (their sessions and tokens are left as they are; `users
+/// revoke-all` ends them). A first login through such an identity afterwards is linked again
+/// only as the servers' settings allow.
+pub async fn unlink(target: &Target<'_>, username: &str, which: Unlink) -> Answer {
+    let stores = open(target).await?;
+    let Some(user) = find(&stores, username).await? else {
+        return Ok(no_such_user(username));
+    };
+    let links = stores
+        .authorizations
+        .identity_links(&user.id)
+        .await
+        .map_err(fail("--database-url"))?;
+    let chosen = links.iter().filter(|l| match &which {
+        Unlink::All => true,
+        Unlink::From { issuer, subject } => {
+            &l.issuer == issuer && subject.as_ref().is_none_or(|s| &l.subject == s)
+        }
+    });
+    let mut removed = Vec::new();
+    for link in chosen {
+        if stores
+            .authorizations
+            .unlink_identity(&user.id, &link.issuer, &link.subject)
+            .await
+            .map_err(fail("--database-url"))?
+        {
+            removed.push(json!({"issuer": link.issuer, "subject": link.subject}));
+        }
+    }
+    if removed.is_empty() {
+        return Ok(Outcome::no(
+            format!("{username} has no such link"),
+            json!({"ok": false, "reason": "no such link", "username": username}),
+        ));
+    }
+    Ok(Outcome::ok(
+        format!("removed {} link(s) of {username}", removed.len()),
+        json!({"ok": true, "username": username, "removed": removed}),
+    ))
+}

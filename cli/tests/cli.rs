@@ -43,6 +43,8 @@ fn help_on_every_command() {
         &["users", "enable", "--help"],
         &["users", "set-password", "--help"],
         &["users", "revoke-all", "--help"],
+        &["users", "links", "--help"],
+        &["users", "unlink", "--help"],
         &["clients", "--help"],
         &["clients", "add", "--help"],
         &["clients", "list", "--help"],
@@ -1128,4 +1130,142 @@ fn clients_bad_registrations() {
         .assert()
         .code(2)
         .stderr(predicate::str::contains("memory:"));
+}
+
+/// Links `user_id` to (`issuer`, `subject`) as an upstream login would.
+fn link(db: &str, issuer: &str, subject: &str, user_id: &str, at: i64) {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let stores = tokenward::store::open(db, None).await.unwrap();
+        assert!(
+            stores
+                .authorizations
+                .link_identity(issuer, subject, user_id, at)
+                .await
+                .unwrap()
+        );
+    });
+}
+
+fn linked_subjects(db: &str, user_id: &str) -> Vec<String> {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let stores = tokenward::store::open(db, None).await.unwrap();
+        let links = stores.authorizations.identity_links(user_id).await.unwrap();
+        links.into_iter().map(|l| l.subject).collect()
+    })
+}
+
+#[test]
+fn users_links_list_and_unlink_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("users.db").display());
+    for name in ["bob", "carol"] {
+        users(&db)
+            .args(["add", name])
+            .write_stdin("a long and unusual passphrase\n")
+            .assert()
+            .success();
+    }
+    let listed = json_of(
+        &users(&db)
+            .args(["--json", "list"])
+            .assert()
+            .success()
+            .get_output()
+            .stdout
+            .clone(),
+    );
+    let bob = listed[0]["id"].as_str().unwrap().to_owned();
+    let carol = listed[1]["id"].as_str().unwrap().to_owned();
+    users(&db)
+        .args(["links", "bob"])
+        .assert()
+        .success()
+        .stdout("bob has no links to upstream identities\n");
+    link(&db, "https://idp.example", "bob-1", &bob, 1_700_000_000);
+    link(&db, "https://idp.example", "bob-2", &bob, 1_700_000_001);
+    link(&db, "https://other.example", "bob-3", &bob, 1_700_000_002);
+    link(&db, "https://idp.example", "carol-1", &carol, 1_700_000_003);
+
+    users(&db).args(["links", "bob"]).assert().success().stdout(
+        "https://idp.example\tbob-1\t2023-11-14T22:13:20Z\n\
+             https://idp.example\tbob-2\t2023-11-14T22:13:21Z\n\
+             https://other.example\tbob-3\t2023-11-14T22:13:22Z\n",
+    );
+    let json = json_of(
+        &users(&db)
+            .args(["--json", "links", "bob"])
+            .assert()
+            .success()
+            .get_output()
+            .stdout
+            .clone(),
+    );
+    assert_eq!(json.as_array().unwrap().len(), 3);
+    assert_eq!(json[0]["issuer"], "https://idp.example");
+    assert_eq!(json[0]["subject"], "bob-1");
+    assert_eq!(json[0]["linked_at"], 1_700_000_000);
+
+    // One identity; then every link from one issuer; then the rest.
+    users(&db)
+        .args([
+            "unlink",
+            "bob",
+            "--issuer",
+            "https://idp.example",
+            "--subject",
+            "bob-2",
+        ])
+        .assert()
+        .success()
+        .stdout("removed 1 link(s) of bob\n");
+    assert_eq!(linked_subjects(&db, &bob), ["bob-1", "bob-3"]);
+    // Carol's link is not bob's to remove.
+    users(&db)
+        .args([
+            "unlink",
+            "bob",
+            "--issuer",
+            "https://idp.example",
+            "--subject",
+            "carol-1",
+        ])
+        .assert()
+        .code(1)
+        .stdout("bob has no such link\n");
+    assert_eq!(linked_subjects(&db, &carol), ["carol-1"]);
+    users(&db)
+        .args(["unlink", "bob", "--issuer", "https://idp.example"])
+        .assert()
+        .success();
+    assert_eq!(linked_subjects(&db, &bob), ["bob-3"]);
+    users(&db)
+        .args(["--json", "unlink", "bob", "--all"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("bob-3"));
+    assert!(linked_subjects(&db, &bob).is_empty());
+    assert_eq!(linked_subjects(&db, &carol), ["carol-1"]);
+
+    // Nothing left to remove; no user; no --issuer or --all; --subject without --issuer.
+    users(&db).args(["unlink", "bob", "--all"]).assert().code(1);
+    users(&db)
+        .args(["links", "nobody"])
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("no user \"nobody\""));
+    users(&db)
+        .args(["unlink", "nobody", "--all"])
+        .assert()
+        .code(1);
+    users(&db).args(["unlink", "bob"]).assert().code(2);
+    users(&db)
+        .args(["unlink", "bob", "--subject", "bob-1"])
+        .assert()
+        .code(2);
+    users(&db)
+        .args(["unlink", "bob", "--all", "--issuer", "https://idp.example"])
+        .assert()
+        .code(2);
 }

@@ -16,7 +16,7 @@ use super::decide::{self, Account, ClientView, Next, Refusal, Request, Session, 
 use super::server::{AuthorizationServer, CODE_LIFETIME, PENDING_LIFETIME, random_secret};
 use super::{
     AuthorizationQuery, AuthorizationRequest, AuthorizeError, BrowserSession, Client, CodeGrant,
-    PendingAuthorization, UnredirectableError, secret_digest,
+    PendingAuthorization, PendingLink, UnredirectableError, secret_digest,
 };
 use crate::Error;
 use crate::issuer::code_session_id;
@@ -320,16 +320,26 @@ impl AuthorizationServer {
         query: &str,
         user: Option<(&str, i64)>,
     ) -> Result<(String, String), Failure> {
-        let id = random_secret();
-        let csrf = random_secret();
         let pending = PendingAuthorization {
             query: query.to_owned(),
             browser: secret_digest(browser),
-            csrf: secret_digest(&csrf),
+            csrf: String::new(),
             user_id: user.map(|(id, _)| id.to_owned()),
             auth_time: user.map(|(_, at)| at),
+            upstream_link: None,
             expires_at: self.now() + PENDING_LIFETIME.whole_seconds(),
         };
+        self.put_new_pending(pending).await
+    }
+
+    /// Stores `pending` under a new id with a new CSRF token; returns both.
+    async fn put_new_pending(
+        &self,
+        mut pending: PendingAuthorization,
+    ) -> Result<(String, String), Failure> {
+        let id = random_secret();
+        let csrf = random_secret();
+        pending.csrf = secret_digest(&csrf);
         self.inner
             .store
             .put_pending(&secret_digest(&id), &pending)
@@ -337,6 +347,9 @@ impl AuthorizationServer {
         Ok((id, csrf))
     }
 
+    /// The login page. `linking`: the password check before an upstream identity is linked
+    /// to `username` (fixed), without the upstream button.
+    #[allow(clippy::too_many_arguments)]
     fn login_page(
         &self,
         status: StatusCode,
@@ -345,18 +358,20 @@ impl AuthorizationServer {
         csrf: &str,
         username: &str,
         error: Option<&str>,
+        linking: bool,
     ) -> Response<Vec<u8>> {
         self.inner.pages.render(
             status,
             "login.html",
             minijinja::context! {
-                title => "Sign in",
+                title => if linking { "Confirm your password" } else { "Sign in" },
                 client_name => &client.name,
                 action => LOGIN_PATH,
                 pending,
                 csrf,
                 username,
                 error,
+                linking,
                 upstream_name => self.upstream_name(),
                 upstream_action => super::UPSTREAM_START_PATH,
             },
@@ -446,7 +461,7 @@ impl AuthorizationServer {
         match next {
             Next::Login { .. } => {
                 let (pending, csrf) = self.new_pending(browser, query, None).await?;
-                Ok(self.login_page(StatusCode::OK, client, &pending, &csrf, "", None))
+                Ok(self.login_page(StatusCode::OK, client, &pending, &csrf, "", None, false))
             }
             Next::Consent {
                 scope, auth_time, ..

@@ -72,7 +72,7 @@ pub use server::{
 // named here too, where a provider's reader looks for them.
 pub use crate::store::{
     AuthorizationStore, BrowserSession, Client, ClientStore, CodeGrant, CodeRedemption, GrantType,
-    PendingAuthorization, UpstreamLoginState, secret_digest,
+    IdentityLink, PendingAuthorization, PendingLink, UpstreamLoginState, secret_digest,
 };
 pub(crate) use token::TokenEndpoint;
 pub use token::{IntrospectionRequest, RevocationRequest, TokenGrant, TokenRequest};

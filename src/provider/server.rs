@@ -69,6 +69,7 @@ pub struct AuthorizationServerBuilder {
     password_grant: bool,
     browser_session: Duration,
     resource_servers: HashSet<String>,
+    allow_insecure_http_issuer: bool,
     #[cfg(feature = "upstream")]
     upstream: Option<super::UpstreamProvider>,
 }
@@ -90,6 +91,14 @@ pub enum ServerConfigError {
         "the issuer must be an absolute http or https URL without query, fragment or trailing slash"
     )]
     IssuerUrl,
+    /// A plain `http` issuer URL whose host is not a loopback address or `localhost`: tokens,
+    /// codes and session cookies would cross the network in clear. Use https, or
+    /// [`AuthorizationServerBuilder::allow_insecure_http_issuer`] for a test network.
+    #[error(
+        "the issuer is plain http on a host that is not loopback (127.0.0.0/8, ::1, localhost): \
+         use https, or allow it explicitly (allow_insecure_http_issuer, --allow-insecure-http-issuer)"
+    )]
+    InsecureIssuer,
     /// A browser session lifetime outside 1 minute ..= 30 days.
     #[error("the browser session lifetime must be between 1 minute and 30 days")]
     BrowserSession,
@@ -140,6 +149,14 @@ impl AuthorizationServerBuilder {
         self
     }
 
+    /// Accepts a plain `http` issuer URL on any host (default: only on a loopback address or
+    /// `localhost`; otherwise [`ServerConfigError::InsecureIssuer`]). For a closed test network
+    /// only: codes, tokens and the session cookie travel in clear.
+    pub fn allow_insecure_http_issuer(mut self) -> Self {
+        self.allow_insecure_http_issuer = true;
+        self
+    }
+
     /// Offers login through another OpenID provider on the login page (its callback is
     /// `<issuer_url>/upstream/callback`, to be registered there).
     #[cfg(feature = "upstream")]
@@ -159,6 +176,9 @@ impl AuthorizationServerBuilder {
             && !self.issuer_url.ends_with('/');
         if !shape_ok {
             return Err(ServerConfigError::IssuerUrl);
+        }
+        if !self.allow_insecure_http_issuer && plain_http_off_loopback(&url) {
+            return Err(ServerConfigError::InsecureIssuer);
         }
         if self.browser_session < Duration::minutes(1) || self.browser_session > Duration::days(30)
         {
@@ -221,6 +241,7 @@ impl AuthorizationServer {
             password_grant: true,
             browser_session: DEFAULT_BROWSER_SESSION,
             resource_servers: HashSet::new(),
+            allow_insecure_http_issuer: false,
             #[cfg(feature = "upstream")]
             upstream: None,
         }
@@ -288,6 +309,22 @@ impl AuthorizationServer {
     pub(super) fn now(&self) -> i64 {
         self.inner.issuer.codec().clock().now().unix_timestamp()
     }
+}
+
+/// Whether `url` is plain `http` to a host other than a loopback address (127.0.0.0/8, ::1)
+/// or `localhost`: an issuer there is refused unless allowed explicitly.
+pub(crate) fn plain_http_off_loopback(url: &url::Url) -> bool {
+    if url.scheme() != "http" {
+        return false;
+    }
+    let loopback = match url.host() {
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        // The parser lowercases domains.
+        Some(url::Host::Domain(domain)) => domain == "localhost",
+        None => false,
+    };
+    !loopback
 }
 
 /// A new random credential: 256 bits, base64url.

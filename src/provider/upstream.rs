@@ -5,6 +5,11 @@
 //! `exp`, `nonce`). An id_token signed with a key the cached JWKS lacks makes it fetch the JWKS
 //! again once (the provider rotated its keys), never accept the token unverified.
 //!
+//! Discovery and the JWKS are kept as long as their responses' `Cache-Control: max-age` says
+//! (1 hour without one, at least 1 minute, at most 24 hours); the first login after that
+//! fetches them again while the others go on with the cached copy, which also stays in use
+//! while the provider cannot be reached.
+//!
 //! The browser side (the login page's button, `GET /upstream/callback`, linking the identity to
 //! a local user) is [`AuthorizationServer`](super::AuthorizationServer)'s, once the builder was
 //! given a provider ([`AuthorizationServerBuilder::upstream`](super::AuthorizationServerBuilder::upstream)).
@@ -27,6 +32,7 @@ use openidconnect::{
 use secrecy::{ExposeSecret, SecretString};
 use tokio::sync::{Mutex, RwLock};
 
+use crate::clock::{Clock, SystemClock};
 use crate::token::Scopes;
 
 /// The largest response body read from the upstream provider.
@@ -34,6 +40,16 @@ const MAX_RESPONSE_BYTES: usize = 1024 * 1024;
 /// A JWKS is fetched again for an unknown `kid` at most this often: a provider that keeps
 /// signing with an unpublished key cannot make every callback a fetch.
 const JWKS_REFETCH_INTERVAL: Duration = Duration::from_secs(10);
+/// How long discovery and the JWKS are kept when their responses carry no `Cache-Control:
+/// max-age` (seconds).
+const DEFAULT_METADATA_LIFETIME_SECS: i64 = 3600;
+/// The longest a `max-age` keeps them: 24 hours.
+const MAX_METADATA_LIFETIME_SECS: i64 = 86_400;
+/// The shortest: a provider that answers `no-cache`, `no-store` or `max-age=0` is still asked
+/// at most once a minute.
+const MIN_METADATA_LIFETIME_SECS: i64 = 60;
+/// After a refresh that failed, the stale copy serves this long before the next try.
+const REFRESH_RETRY_SECS: i64 = 60;
 
 type BoxedFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;
 
@@ -108,16 +124,78 @@ impl UpstreamHttp for ReqwestHttp {
 
 /// [`UpstreamHttp`] as `openidconnect`'s client. A named type rather than a closure: its boxed
 /// `Send` future keeps the handlers' futures `Send` (axum requires it), which the compiler cannot
-/// prove through a closure's higher-ranked bounds.
-struct HttpAdapter(Arc<dyn UpstreamHttp>);
+/// prove through a closure's higher-ranked bounds. It also notes the shortest cache lifetime
+/// (`Cache-Control`) of the responses it saw, for discovery and the JWKS.
+struct HttpAdapter {
+    http: Arc<dyn UpstreamHttp>,
+    lifetime: std::sync::Mutex<Option<i64>>,
+}
+
+impl HttpAdapter {
+    fn new(http: &Arc<dyn UpstreamHttp>) -> Self {
+        Self {
+            http: Arc::clone(http),
+            lifetime: std::sync::Mutex::new(None),
+        }
+    }
+
+    /// The shortest cache lifetime of the responses so far (the default if none).
+    fn lifetime(&self) -> i64 {
+        self.lifetime
+            .lock()
+            .ok()
+            .and_then(|l| *l)
+            .unwrap_or(DEFAULT_METADATA_LIFETIME_SECS)
+    }
+}
 
 impl<'c> openidconnect::AsyncHttpClient<'c> for HttpAdapter {
     type Error = UpstreamHttpError;
     type Future = BoxedFuture<'c, Result<HttpResponse, UpstreamHttpError>>;
 
     fn call(&'c self, request: HttpRequest) -> Self::Future {
-        Box::pin(self.0.send(request))
+        Box::pin(async move {
+            let response = self.http.send(request).await?;
+            let seen = cache_lifetime(response.headers());
+            if let Ok(mut lifetime) = self.lifetime.lock() {
+                *lifetime = Some(lifetime.map_or(seen, |l| l.min(seen)));
+            }
+            Ok(response)
+        })
     }
+}
+
+/// How long a response may be kept, from its `Cache-Control` (RFC 9111 §5.2.2): `max-age`
+/// seconds, none for `no-cache` or `no-store`, `DEFAULT_METADATA_LIFETIME_SECS` without
+/// either (or with a `max-age` that is not a number); always within
+/// `MIN_METADATA_LIFETIME_SECS ..= MAX_METADATA_LIFETIME_SECS`.
+fn cache_lifetime(headers: &http::HeaderMap) -> i64 {
+    let mut max_age: Option<u64> = None;
+    let mut uncached = false;
+    let directives = headers
+        .get_all(http::header::CACHE_CONTROL)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','));
+    for directive in directives {
+        let (name, argument) = match directive.split_once('=') {
+            Some((name, argument)) => (name.trim(), Some(argument.trim().trim_matches('"'))),
+            None => (directive.trim(), None),
+        };
+        if name.eq_ignore_ascii_case("no-cache") || name.eq_ignore_ascii_case("no-store") {
+            uncached = true;
+        } else if name.eq_ignore_ascii_case("max-age")
+            && let Some(secs) = argument.and_then(|a| a.parse::<u64>().ok())
+        {
+            max_age = Some(max_age.map_or(secs, |m| m.min(secs)));
+        }
+    }
+    let secs = match (uncached, max_age) {
+        (true, _) => 0,
+        (false, Some(secs)) => i64::try_from(secs).unwrap_or(i64::MAX),
+        (false, None) => DEFAULT_METADATA_LIFETIME_SECS,
+    };
+    secs.clamp(MIN_METADATA_LIFETIME_SECS, MAX_METADATA_LIFETIME_SECS)
 }
 
 /// Why an [`UpstreamProvider`] cannot be built.
@@ -127,6 +205,14 @@ pub enum UpstreamConfigError {
     /// The issuer is not an absolute http(s) URL.
     #[error("the upstream issuer must be an absolute http or https URL")]
     IssuerUrl,
+    /// The issuer is plain `http` on a host that is not a loopback address or `localhost`
+    /// (see [`UpstreamProviderBuilder::allow_insecure_http_issuer`]).
+    #[error(
+        "the upstream issuer is plain http on a host that is not loopback (127.0.0.0/8, ::1, \
+         localhost): use https, or allow it explicitly (allow_insecure_http_issuer, \
+         --allow-insecure-http-issuer)"
+    )]
+    InsecureIssuer,
     /// The client id is empty.
     #[error("the upstream client id must not be empty")]
     ClientId,
@@ -203,10 +289,22 @@ struct Inner {
     client_secret: Option<SecretString>,
     name: String,
     create_users: bool,
+    link_by_email: bool,
+    email_link_needs_password: bool,
     new_user_scopes: Scopes,
     http: Arc<dyn UpstreamHttp>,
-    metadata: RwLock<Option<Arc<CoreProviderMetadata>>>,
+    clock: Arc<dyn Clock>,
+    metadata: RwLock<Option<Cached>>,
+    /// Held by the one login that refreshes expired metadata.
+    refreshing: Mutex<()>,
     last_jwks_fetch: Mutex<Option<Instant>>,
+}
+
+/// Discovery with its JWKS, and until when it is fresh (unix seconds).
+#[derive(Clone)]
+struct Cached {
+    metadata: Arc<CoreProviderMetadata>,
+    expires_at: i64,
 }
 
 impl fmt::Debug for UpstreamProvider {
@@ -216,6 +314,11 @@ impl fmt::Debug for UpstreamProvider {
             .field("client_id", &self.inner.client_id.as_str())
             .field("name", &self.inner.name)
             .field("create_users", &self.inner.create_users)
+            .field("link_by_email", &self.inner.link_by_email)
+            .field(
+                "email_link_needs_password",
+                &self.inner.email_link_needs_password,
+            )
             .finish_non_exhaustive()
     }
 }
@@ -227,8 +330,12 @@ pub struct UpstreamProviderBuilder {
     client_secret: Option<SecretString>,
     name: Option<String>,
     create_users: bool,
+    link_by_email: bool,
+    email_link_needs_password: bool,
     new_user_scopes: Scopes,
     http: Option<Arc<dyn UpstreamHttp>>,
+    clock: Option<Arc<dyn Clock>>,
+    allow_insecure_http_issuer: bool,
 }
 
 impl fmt::Debug for UpstreamProviderBuilder {
@@ -261,10 +368,45 @@ impl UpstreamProviderBuilder {
         self
     }
 
+    /// Whether a first login of an identity may link it to the one local user whose email
+    /// address equals the provider's verified `email` (default `false`: an identity is linked
+    /// only to a user it created, or by an operator). Never to a user who already has a link
+    /// from this provider. A link is permanent until an operator removes it
+    /// (`tokenward users unlink`): whoever controls that address at the provider logs in as the
+    /// local user from then on, so turn this on only for a provider whose verified addresses
+    /// you trust, and consider [`email_link_needs_password`](Self::email_link_needs_password).
+    pub fn link_by_email(mut self, link: bool) -> Self {
+        self.link_by_email = link;
+        self
+    }
+
+    /// With [`link_by_email`](Self::link_by_email): before a link by email is written, the
+    /// login page asks for the local user's password (the username fixed) in the same browser,
+    /// within 5 minutes, through the login throttle; the link is written only once it verified
+    /// (default `false`).
+    pub fn email_link_needs_password(mut self, needs: bool) -> Self {
+        self.email_link_needs_password = needs;
+        self
+    }
+
     /// The scopes a user created at an upstream login gets (default none: only the OpenID
     /// identity scopes, until an operator grants more).
     pub fn new_user_scopes(mut self, scopes: Scopes) -> Self {
         self.new_user_scopes = scopes;
+        self
+    }
+
+    /// Accepts a plain `http` issuer on any host (default: only on a loopback address or
+    /// `localhost`; otherwise [`UpstreamConfigError::InsecureIssuer`]). For a closed test
+    /// network only: discovery, keys and the code exchange would travel unprotected.
+    pub fn allow_insecure_http_issuer(mut self) -> Self {
+        self.allow_insecure_http_issuer = true;
+        self
+    }
+
+    /// The clock that ages the cached discovery and JWKS (default the system clock).
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = Some(clock);
         self
     }
 
@@ -282,6 +424,9 @@ impl UpstreamProviderBuilder {
             ("http" | "https", Some(host)) => host.to_owned(),
             _ => return Err(UpstreamConfigError::IssuerUrl),
         };
+        if !self.allow_insecure_http_issuer && super::server::plain_http_off_loopback(&url) {
+            return Err(UpstreamConfigError::InsecureIssuer);
+        }
         if self.client_id.is_empty() {
             return Err(UpstreamConfigError::ClientId);
         }
@@ -296,9 +441,13 @@ impl UpstreamProviderBuilder {
                 client_secret: self.client_secret,
                 name: self.name.unwrap_or(host),
                 create_users: self.create_users,
+                link_by_email: self.link_by_email,
+                email_link_needs_password: self.email_link_needs_password,
                 new_user_scopes: self.new_user_scopes,
                 http,
+                clock: self.clock.unwrap_or_else(|| Arc::new(SystemClock)),
                 metadata: RwLock::new(None),
+                refreshing: Mutex::new(()),
                 last_jwks_fetch: Mutex::new(None),
             }),
         })
@@ -318,8 +467,12 @@ impl UpstreamProvider {
             client_secret: None,
             name: None,
             create_users: false,
+            link_by_email: false,
+            email_link_needs_password: false,
             new_user_scopes: Scopes::default(),
             http: None,
+            clock: None,
+            allow_insecure_http_issuer: false,
         }
     }
 
@@ -338,18 +491,68 @@ impl UpstreamProvider {
         self.inner.create_users
     }
 
+    /// Whether a first login may link to the local user with the same verified email.
+    pub fn links_by_email(&self) -> bool {
+        self.inner.link_by_email
+    }
+
+    /// Whether a link by email waits for the local user's password.
+    pub fn email_link_needs_password(&self) -> bool {
+        self.inner.email_link_needs_password
+    }
+
     /// The scopes of users created at an upstream login.
     pub fn new_user_scopes(&self) -> &Scopes {
         &self.inner.new_user_scopes
     }
 
-    /// The provider's metadata: discovered once, then kept (a failed discovery is retried at
-    /// the next login).
+    fn now(&self) -> i64 {
+        self.inner.clock.now().unix_timestamp()
+    }
+
+    /// The provider's metadata (discovery and its JWKS), kept as long as their `Cache-Control`
+    /// allows (see `cache_lifetime`). Once it has expired, the next login refreshes it; logins
+    /// meanwhile use the stale copy instead of waiting, and so do all logins for a while if the
+    /// refresh fails. Only the first discovery (nothing to fall back on) makes logins wait,
+    /// and fail if it fails.
     async fn metadata(&self) -> Result<Arc<CoreProviderMetadata>, UpstreamError> {
-        if let Some(metadata) = self.inner.metadata.read().await.as_ref() {
-            return Ok(Arc::clone(metadata));
+        let cached = self.inner.metadata.read().await.clone();
+        if let Some(cached) = &cached
+            && self.now() < cached.expires_at
+        {
+            return Ok(Arc::clone(&cached.metadata));
         }
-        let send = HttpAdapter(Arc::clone(&self.inner.http));
+        let _refreshing = match (&cached, self.inner.refreshing.try_lock()) {
+            (_, Ok(guard)) => guard,
+            (Some(stale), Err(_)) => return Ok(Arc::clone(&stale.metadata)),
+            (None, Err(_)) => self.inner.refreshing.lock().await,
+        };
+        // Another login may have refreshed it while this one waited for the lock.
+        if let Some(current) = self.inner.metadata.read().await.as_ref()
+            && self.now() < current.expires_at
+        {
+            return Ok(Arc::clone(&current.metadata));
+        }
+        match (self.discover().await, cached) {
+            (Ok(fresh), _) => Ok(fresh),
+            (Err(_), Some(stale)) => {
+                tracing::warn!(
+                    issuer = %self.inner.issuer.as_str(),
+                    "upstream discovery refresh failed; using the cached copy for now"
+                );
+                let retry_at = self.now() + REFRESH_RETRY_SECS;
+                if let Some(current) = self.inner.metadata.write().await.as_mut() {
+                    current.expires_at = retry_at;
+                }
+                Ok(stale.metadata)
+            }
+            (Err(error), None) => Err(error),
+        }
+    }
+
+    /// Fetches discovery and the JWKS, and caches them for the shorter of their lifetimes.
+    async fn discover(&self) -> Result<Arc<CoreProviderMetadata>, UpstreamError> {
+        let send = HttpAdapter::new(&self.inner.http);
         let discovered = CoreProviderMetadata::discover_async(self.inner.issuer.clone(), &send)
             .await
             .map_err(|e| {
@@ -357,7 +560,10 @@ impl UpstreamProvider {
                 UpstreamError::Unreachable
             })?;
         let discovered = Arc::new(discovered);
-        *self.inner.metadata.write().await = Some(Arc::clone(&discovered));
+        *self.inner.metadata.write().await = Some(Cached {
+            metadata: Arc::clone(&discovered),
+            expires_at: self.now().saturating_add(send.lifetime()),
+        });
         Ok(discovered)
     }
 
@@ -425,7 +631,7 @@ impl UpstreamProvider {
     ) -> Result<UpstreamIdentity, UpstreamError> {
         let metadata = self.metadata().await?;
         let client = self.client(&metadata, redirect_uri)?;
-        let send = HttpAdapter(Arc::clone(&self.inner.http));
+        let send = HttpAdapter::new(&self.inner.http);
         let request = client
             .exchange_code(AuthorizationCode::new(code.to_owned()))
             .map_err(|_| UpstreamError::Unreachable)?
@@ -495,7 +701,7 @@ impl UpstreamProvider {
             // Fetched moments ago (by this login or another): use what is cached now.
             let current = self.inner.metadata.read().await.clone();
             return match current {
-                Some(current) if !Arc::ptr_eq(&current, stale) => Ok(current),
+                Some(current) if !Arc::ptr_eq(&current.metadata, stale) => Ok(current.metadata),
                 _ => Err(UpstreamError::InvalidIdToken("signed by an unknown key")),
             };
         }
@@ -505,7 +711,16 @@ impl UpstreamProvider {
             .await
             .map_err(|_| UpstreamError::Unreachable)?;
         let renewed = Arc::new(stale.as_ref().clone().set_jwks(jwks));
-        *self.inner.metadata.write().await = Some(Arc::clone(&renewed));
+        // The new keys, under the cached discovery's expiry.
+        let mut cached = self.inner.metadata.write().await;
+        let expires_at = cached.as_ref().map_or_else(
+            || self.now().saturating_add(DEFAULT_METADATA_LIFETIME_SECS),
+            |c| c.expires_at,
+        );
+        *cached = Some(Cached {
+            metadata: Arc::clone(&renewed),
+            expires_at,
+        });
         Ok(renewed)
     }
 }

@@ -107,8 +107,38 @@ pub struct PendingAuthorization {
     pub user_id: Option<String>,
     /// When that login happened.
     pub auth_time: Option<i64>,
+    /// Set when the form is the password check before an upstream identity is linked to a
+    /// local user by email: the link is written only once that user's password verified on
+    /// this form.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub upstream_link: Option<PendingLink>,
     /// When the form stops being accepted (unix seconds).
     pub expires_at: i64,
+}
+
+/// An upstream identity waiting to be linked to a local user, on a
+/// [`PendingAuthorization`] whose login form asks for that user's password.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PendingLink {
+    /// The upstream provider's issuer.
+    pub issuer: String,
+    /// The identity's subject there.
+    pub subject: String,
+    /// The local user whose verified email matched, and whose password the form asks for.
+    pub user_id: String,
+}
+
+/// A stored link from an upstream identity (`issuer`, `subject`) to a local user.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IdentityLink {
+    /// The upstream provider's issuer.
+    pub issuer: String,
+    /// The identity's subject there.
+    pub subject: String,
+    /// The local user it logs in as.
+    pub user_id: String,
+    /// When the link was written (unix seconds).
+    pub created_at: i64,
 }
 
 /// A browser's round trip through another OpenID provider (login with an upstream provider),
@@ -208,5 +238,15 @@ pub trait AuthorizationStore: Send + Sync + 'static {
         subject: &str,
         user_id: &str,
         now: i64,
+    ) -> Result<bool, StoreError>;
+    /// Every upstream identity linked to `user_id`, ordered by issuer and subject.
+    async fn identity_links(&self, user_id: &str) -> Result<Vec<IdentityLink>, StoreError>;
+    /// Removes the link of the upstream identity (`issuer`, `subject`) if it links to
+    /// `user_id`; `true` if a link was removed. A link to another user is left as it is.
+    async fn unlink_identity(
+        &self,
+        user_id: &str,
+        issuer: &str,
+        subject: &str,
     ) -> Result<bool, StoreError>;
 }

@@ -10,7 +10,7 @@ use super::StoreError;
 use super::memory::lock;
 use super::{
     AuthorizationStore, BrowserSession, Client, ClientStore, CodeGrant, CodeRedemption,
-    PendingAuthorization, UpstreamLoginState,
+    IdentityLink, PendingAuthorization, UpstreamLoginState,
 };
 use crate::token::Scopes;
 
@@ -88,7 +88,8 @@ pub struct MemoryAuthorizationStore {
     pending: Mutex<HashMap<String, PendingAuthorization>>,
     consents: Mutex<HashMap<(String, String), Scopes>>,
     upstream_logins: Mutex<HashMap<String, UpstreamLoginState>>,
-    identity_links: Mutex<HashMap<(String, String), String>>,
+    /// (issuer, subject) to (user id, when linked), ordered so a user's links list in order.
+    identity_links: Mutex<BTreeMap<(String, String), (String, i64)>>,
 }
 
 impl MemoryAuthorizationStore {
@@ -214,7 +215,7 @@ impl AuthorizationStore for MemoryAuthorizationStore {
     ) -> Result<Option<String>, StoreError> {
         Ok(lock(&self.identity_links, "authorization store")?
             .get(&(issuer.to_owned(), subject.to_owned()))
-            .cloned())
+            .map(|(user_id, _)| user_id.clone()))
     }
 
     async fn link_identity(
@@ -222,14 +223,42 @@ impl AuthorizationStore for MemoryAuthorizationStore {
         issuer: &str,
         subject: &str,
         user_id: &str,
-        _now: i64,
+        now: i64,
     ) -> Result<bool, StoreError> {
         let mut links = lock(&self.identity_links, "authorization store")?;
         let key = (issuer.to_owned(), subject.to_owned());
         if links.contains_key(&key) {
             return Ok(false);
         }
-        links.insert(key, user_id.to_owned());
+        links.insert(key, (user_id.to_owned(), now));
         Ok(true)
+    }
+
+    async fn identity_links(&self, user_id: &str) -> Result<Vec<IdentityLink>, StoreError> {
+        Ok(lock(&self.identity_links, "authorization store")?
+            .iter()
+            .filter(|(_, (user, _))| user == user_id)
+            .map(|((issuer, subject), (user, created_at))| IdentityLink {
+                issuer: issuer.clone(),
+                subject: subject.clone(),
+                user_id: user.clone(),
+                created_at: *created_at,
+            })
+            .collect())
+    }
+
+    async fn unlink_identity(
+        &self,
+        user_id: &str,
+        issuer: &str,
+        subject: &str,
+    ) -> Result<bool, StoreError> {
+        let mut links = lock(&self.identity_links, "authorization store")?;
+        let key = (issuer.to_owned(), subject.to_owned());
+        if links.get(&key).is_some_and(|(user, _)| user == user_id) {
+            links.remove(&key);
+            return Ok(true);
+        }
+        Ok(false)
     }
 }

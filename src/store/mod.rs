@@ -39,8 +39,8 @@ pub mod redis;
 pub use bounded::DEFAULT_TIMEOUT;
 
 pub use authorization::{
-    AuthorizationStore, BrowserSession, ClientStore, CodeGrant, CodeRedemption,
-    PendingAuthorization, UpstreamLoginState, secret_digest,
+    AuthorizationStore, BrowserSession, ClientStore, CodeGrant, CodeRedemption, IdentityLink,
+    PendingAuthorization, PendingLink, UpstreamLoginState, secret_digest,
 };
 pub use client::{Client, GrantType};
 pub use open::{

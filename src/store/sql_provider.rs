@@ -13,7 +13,7 @@ macro_rules! sql_provider_store {
             use super::{NAME, unavailable};
             use crate::store::{
                 AuthorizationStore, BrowserSession, Client, ClientStore, CodeGrant,
-                CodeRedemption, GrantType, PendingAuthorization, StoreError,
+                CodeRedemption, GrantType, IdentityLink, PendingAuthorization, StoreError,
                 UpstreamLoginState,
             };
             use crate::store::bounded::bounded;
@@ -462,6 +462,57 @@ macro_rules! sql_provider_store {
                     .await?;
                     self.after_write().await;
                     Ok(linked)
+                }
+
+                async fn identity_links(
+                    &self,
+                    user_id: &str,
+                ) -> Result<Vec<IdentityLink>, StoreError> {
+                    bounded(NAME, self.timeout, async {
+                        let rows = sqlx::query(
+                            "SELECT issuer, subject, user_id, created_at FROM identity_links \
+                             WHERE user_id = $1 ORDER BY issuer, subject",
+                        )
+                        .bind(user_id)
+                        .fetch_all(&self.pool)
+                        .await
+                        .map_err(unavailable)?;
+                        rows.iter()
+                            .map(|row| {
+                                Ok(IdentityLink {
+                                    issuer: row.try_get("issuer").map_err(unavailable)?,
+                                    subject: row.try_get("subject").map_err(unavailable)?,
+                                    user_id: row.try_get("user_id").map_err(unavailable)?,
+                                    created_at: row.try_get("created_at").map_err(unavailable)?,
+                                })
+                            })
+                            .collect()
+                    })
+                    .await
+                }
+
+                async fn unlink_identity(
+                    &self,
+                    user_id: &str,
+                    issuer: &str,
+                    subject: &str,
+                ) -> Result<bool, StoreError> {
+                    let removed = bounded(NAME, self.timeout, async {
+                        sqlx::query(
+                            "DELETE FROM identity_links \
+                             WHERE issuer = $1 AND subject = $2 AND user_id = $3",
+                        )
+                        .bind(issuer)
+                        .bind(subject)
+                        .bind(user_id)
+                        .execute(&self.pool)
+                        .await
+                        .map(|r| r.rows_affected() == 1)
+                        .map_err(unavailable)
+                    })
+                    .await?;
+                    self.after_write().await;
+                    Ok(removed)
                 }
             }
         }

@@ -105,6 +105,8 @@ impl Fixture {
             // Restarts and second instances listen on other ports: one issuer for all of them.
             "--issuer".to_owned(),
             ISSUER.to_owned(),
+            // Not a loopback host: allowed in plain http only explicitly.
+            "--allow-insecure-http-issuer".to_owned(),
             "--database-url".to_owned(),
             self.dir.sqlite_url(),
             "--users".to_owned(),

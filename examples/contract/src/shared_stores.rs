@@ -70,6 +70,7 @@ pub async fn two_instances_share_postgres_and_redis(bin: &Path) {
         let mut args = vec![
             "--issuer".to_owned(),
             crate::fixture::ISSUER.to_owned(),
+            "--allow-insecure-http-issuer".to_owned(),
             "--database-url".to_owned(),
             pg.clone(),
             "--redis-url".to_owned(),

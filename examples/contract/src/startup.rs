@@ -20,6 +20,7 @@ pub async fn demo_user_on_first_start_and_keys_kept_across_restarts(bin: &Path) 
         dir.sqlite_url(),
         "--issuer".to_owned(),
         crate::fixture::ISSUER.to_owned(),
+        "--allow-insecure-http-issuer".to_owned(),
     ];
     let server = Server::start(bin, &args).await;
     let password = server
@@ -145,6 +146,27 @@ pub async fn startup_errors_exit_2_with_one_line(bin: &Path) {
         "{not json",
         "never replaced"
     );
+
+    // Issue 27.10: a plain-http issuer off loopback, here or upstream, needs the explicit flag.
+    for flag in ["--issuer", "--upstream-issuer"] {
+        let mut args = vec![
+            "--database-url".to_owned(),
+            "memory:".to_owned(),
+            flag.to_owned(),
+            "http://auth.example".to_owned(),
+        ];
+        if flag == "--upstream-issuer" {
+            args.extend(["--upstream-client-id".to_owned(), "here".to_owned()]);
+        }
+        let exit = Server::refused(bin, &args).await;
+        assert_eq!(exit.code, Some(2), "{flag}");
+        assert!(
+            exit.stderr.contains("not loopback") && exit.stderr.contains(flag),
+            "{flag}: {}",
+            exit.stderr
+        );
+        assert_eq!(exit.stderr.trim().lines().count(), 1, "{}", exit.stderr);
+    }
 }
 
 pub async fn graceful_shutdown_on_sigterm(bin: &Path) {

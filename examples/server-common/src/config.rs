@@ -99,6 +99,12 @@ pub struct Config {
     #[arg(long, env = "TOKENWARD_ISSUER")]
     pub issuer: Option<String>,
 
+    /// Accept a plain-http --issuer or --upstream-issuer on a host that is not loopback
+    /// (127.0.0.0/8, ::1, localhost). For closed test networks only: codes, tokens and cookies
+    /// would cross the network in clear.
+    #[arg(long)]
+    pub allow_insecure_http_issuer: bool,
+
     /// JSON array of OAuth clients inserted at start when absent (docs/API.md, "Clients").
     #[arg(long, env = "TOKENWARD_CLIENTS")]
     pub clients: Option<PathBuf>,
@@ -134,10 +140,23 @@ pub struct Config {
     #[arg(long)]
     pub upstream_name: Option<String>,
 
-    /// Create a local user at a first upstream login that matches no user; `off` links only to
-    /// an existing user with the same verified email.
+    /// Create a local user at a first upstream login that matches no user; `off` refuses such
+    /// a login (an error page).
     #[arg(long, value_enum, default_value_t = Switch::Off)]
     pub upstream_create_users: Switch,
+
+    /// Link a first upstream login to the one local user whose email the provider says it
+    /// verified (never to a user with a link from that provider already). Off by default:
+    /// whoever controls that address there would log in as the local user for good.
+    #[arg(long, value_enum, default_value_t = Switch::Off, num_args = 0..=1,
+          default_missing_value = "on")]
+    pub upstream_link_by_email: Switch,
+
+    /// With --upstream-link-by-email: ask for the local user's password once, in the same
+    /// browser, before the link is written.
+    #[arg(long, value_enum, default_value_t = Switch::Off, num_args = 0..=1,
+          default_missing_value = "on")]
+    pub upstream_link_needs_password: Switch,
 
     /// Scopes of the users --upstream-create-users creates (space-separated; default none, so
     /// they get only the OpenID identity scopes until an operator grants more).
@@ -211,6 +230,18 @@ mod tests {
             config(&["--database-url", "memory:", "--key-file", "k.json"]).key_file_path(),
             Some(PathBuf::from("k.json"))
         );
+    }
+
+    #[test]
+    fn upstream_linking_by_email_is_off_unless_asked_for() {
+        let default = config(&[]);
+        assert_eq!(default.upstream_link_by_email, Switch::Off);
+        assert_eq!(default.upstream_link_needs_password, Switch::Off);
+        let bare = config(&["--upstream-link-by-email", "--upstream-link-needs-password"]);
+        assert_eq!(bare.upstream_link_by_email, Switch::On);
+        assert_eq!(bare.upstream_link_needs_password, Switch::On);
+        let off = config(&["--upstream-link-by-email", "off"]);
+        assert_eq!(off.upstream_link_by_email, Switch::Off);
     }
 
     #[test]

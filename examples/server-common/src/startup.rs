@@ -180,6 +180,9 @@ pub async fn start(config: &Config) -> Result<Started, StartupError> {
     )
     .password_grant(config.password_grant == Switch::On)
     .resource_servers(config.resource_servers.iter().cloned());
+    if config.allow_insecure_http_issuer {
+        builder = builder.allow_insecure_http_issuer();
+    }
     if let Some(upstream) = upstream_provider(config)? {
         builder = builder.upstream(upstream);
     }
@@ -256,14 +259,26 @@ fn upstream_provider(config: &Config) -> Result<Option<UpstreamProvider>, Startu
     };
     let scopes = Scopes::parse(&config.upstream_user_scopes)
         .map_err(|e| fail(format!("--upstream-user-scopes: {e}")))?;
+    let link_by_email = config.upstream_link_by_email == Switch::On;
+    let needs_password = config.upstream_link_needs_password == Switch::On;
+    if needs_password && !link_by_email {
+        return Err(fail(
+            "--upstream-link-needs-password needs --upstream-link-by-email",
+        ));
+    }
     let mut builder = UpstreamProvider::builder(issuer.clone(), client_id.clone())
         .create_users(config.upstream_create_users == Switch::On)
+        .link_by_email(link_by_email)
+        .email_link_needs_password(needs_password)
         .new_user_scopes(scopes);
     if let Some(secret) = &config.upstream_client_secret {
         builder = builder.client_secret(SecretString::from(secret.clone()));
     }
     if let Some(name) = &config.upstream_name {
         builder = builder.name(name.clone());
+    }
+    if config.allow_insecure_http_issuer {
+        builder = builder.allow_insecure_http_issuer();
     }
     builder
         .build()

@@ -62,6 +62,8 @@ pub fn server_args(db: &str, redis_port: u16, work: &Path) -> Vec<String> {
         &format!("redis://127.0.0.1:{redis_port}"),
         "--issuer",
         ISSUER,
+        // soak.test is no loopback name: plain http allowed explicitly.
+        "--allow-insecure-http-issuer",
         "--users",
         &work.join("users.json").display().to_string(),
         "--key-file",

@@ -27,10 +27,27 @@ impl AuthorizationServer {
             .map_err(|e| Failure::Page(self.bad_request_page(&e.description)))?;
         let (pending_id, pending) = self.pending_of(headers, &mut form).await?;
         let (client, request) = self.checked_request(&pending.query).await?;
-        let username = form.take("username").unwrap_or_default();
+        // The password check before an upstream link asks for the password of the user the
+        // link is for, whatever username the form carries.
+        let linking = match &pending.upstream_link {
+            Some(link) => Some(self.user_to_link(link).await?),
+            None => None,
+        };
+        let username = match &linking {
+            Some(user) => user.username.clone(),
+            None => form.take("username").unwrap_or_default(),
+        };
         let password = SecretString::from(form.take("password").unwrap_or_default());
         let retry = |status: StatusCode, message: &str, csrf: &str| {
-            self.login_page(status, &client, &pending_id, csrf, &username, Some(message))
+            self.login_page(
+                status,
+                &client,
+                &pending_id,
+                csrf,
+                &username,
+                Some(message),
+                linking.is_some(),
+            )
         };
         let result = self
             .inner
@@ -57,6 +74,19 @@ impl AuthorizationServer {
             }
             Err(_) => return Err(Failure::Unavailable),
         };
+        if let (Some(link), Some(expected)) = (&pending.upstream_link, &linking) {
+            // The name was looked up by id above: a rename since must not link another user.
+            if user.id != expected.id {
+                return Err(Failure::Page(self.bad_request_page(
+                    "The account to link has changed. Go back to the application and start again.",
+                )));
+            }
+            self.write_link_by_email(link, &user).await?;
+            tracing::info!(
+                target: crate::events::TARGET, event = crate::events::UPSTREAM_LOGIN_SUCCEEDED,
+                user_id = %user.id, issuer = link.issuer.as_str(), linked = "email_password"
+            );
+        }
         self.inner
             .store
             .delete_pending(&secret_digest(&pending_id))
@@ -113,6 +143,74 @@ impl AuthorizationServer {
             user: Some((user, *issuance)),
         };
         self.act(next, on).await
+    }
+
+    /// The local user a pending upstream link is for; a page if the user is gone.
+    async fn user_to_link(&self, link: &PendingLink) -> Result<User, Failure> {
+        match self.inner.issuer.users().find_by_id(&link.user_id).await? {
+            Some(user) => Ok(user),
+            None => Err(Failure::Page(self.bad_request_page(
+                "The account to link no longer exists. Go back to the application and start again.",
+            ))),
+        }
+    }
+
+    /// Links the upstream identity of `link` to `user`, found by its verified email: refused
+    /// if the user already has another link from that issuer, or the identity was linked to
+    /// someone else meanwhile.
+    pub(super) async fn write_link_by_email(
+        &self,
+        link: &PendingLink,
+        user: &User,
+    ) -> Result<(), Failure> {
+        let store = &self.inner.store;
+        if self
+            .has_link_from(&user.id, &link.issuer, &link.subject)
+            .await?
+        {
+            return Err(self.already_linked(&link.issuer));
+        }
+        if store
+            .link_identity(&link.issuer, &link.subject, &user.id, self.now())
+            .await?
+        {
+            return Ok(());
+        }
+        // Linked meanwhile (a concurrent callback): fine if to this user.
+        match store
+            .find_identity_link(&link.issuer, &link.subject)
+            .await?
+        {
+            Some(linked) if linked == user.id => Ok(()),
+            _ => Err(self.already_linked(&link.issuer)),
+        }
+    }
+
+    /// Whether `user_id` has a link from `issuer` other than (`issuer`, `subject`).
+    pub(super) async fn has_link_from(
+        &self,
+        user_id: &str,
+        issuer: &str,
+        subject: &str,
+    ) -> Result<bool, Failure> {
+        let links = self.inner.store.identity_links(user_id).await?;
+        Ok(links
+            .iter()
+            .any(|l| l.issuer == issuer && l.subject != subject))
+    }
+
+    /// The page for an email match whose user is linked to another identity of the provider.
+    pub(super) fn already_linked(&self, issuer: &str) -> Failure {
+        tracing::warn!(
+            target: crate::events::TARGET, event = crate::events::UPSTREAM_LOGIN_FAILED,
+            issuer, reason = "the user with this email is linked to another identity there"
+        );
+        Failure::Page(self.inner.pages.message(
+            StatusCode::FORBIDDEN,
+            "Account already linked",
+            "The account on this server with this email address is already linked to another \
+             account at that provider, so it is not linked to this one. Ask an administrator.",
+        ))
     }
 
     async fn rotate_csrf(

@@ -15,8 +15,8 @@ use crate::provider::decide::{self, Request};
 use crate::provider::server::{AuthorizationServer, PENDING_LIFETIME, random_secret};
 use crate::provider::upstream::{UpstreamError, UpstreamIdentity};
 use crate::provider::{
-    MAX_QUERY_BYTES, Prompt, UPSTREAM_CALLBACK_PATH, UpstreamLoginState, UpstreamProvider,
-    secret_digest,
+    MAX_QUERY_BYTES, PendingAuthorization, PendingLink, Prompt, UPSTREAM_CALLBACK_PATH,
+    UpstreamLoginState, UpstreamProvider, secret_digest,
 };
 use crate::store::{ImportMode, User};
 
@@ -36,6 +36,17 @@ impl LinkedBy {
             LinkedBy::Created => "created",
         }
     }
+}
+
+/// How long the password check before a link by email may take (the login page it shows).
+const LINK_CONFIRM_LIFETIME: time::Duration = time::Duration::minutes(5);
+
+/// The answer of `linked_user`.
+enum Linked {
+    /// Log this user in.
+    User(User, LinkedBy),
+    /// This user's verified email matched; the link waits for their password.
+    NeedsPassword(User),
 }
 
 /// The callback's parameters (RFC 6749 §4.1.2, RFC 9207's `iss`); each at most once.
@@ -206,7 +217,42 @@ impl AuthorizationServer {
             self.now(),
         )
         .map_err(|reason| self.upstream_failed(upstream, reason))?;
-        let (user, linked_by) = self.linked_user(upstream, &identity).await?;
+        let (user, linked_by) = match self.linked_user(upstream, &identity).await? {
+            Linked::User(user, linked_by) => (user, linked_by),
+            Linked::NeedsPassword(user) => {
+                // The link waits for the local password, asked in this browser on the login
+                // form (its CSRF token, its throttle), within LINK_CONFIRM_LIFETIME.
+                let browser = cookies::read(headers, BROWSER_COOKIE, self.inner.secure_cookies)
+                    .unwrap_or_default();
+                let pending = PendingAuthorization {
+                    query: login.query.clone(),
+                    browser: secret_digest(&browser),
+                    csrf: String::new(),
+                    user_id: None,
+                    auth_time: None,
+                    upstream_link: Some(PendingLink {
+                        issuer: identity.issuer.clone(),
+                        subject: identity.subject.clone(),
+                        user_id: user.id.clone(),
+                    }),
+                    expires_at: self.now() + LINK_CONFIRM_LIFETIME.whole_seconds(),
+                };
+                let (pending, csrf) = self.put_new_pending(pending).await?;
+                tracing::info!(
+                    target: events::TARGET, event = events::UPSTREAM_LINK_NEEDS_PASSWORD,
+                    user_id = %user.id, issuer = upstream.issuer()
+                );
+                return Ok(self.login_page(
+                    StatusCode::OK,
+                    &client,
+                    &pending,
+                    &csrf,
+                    &user.username,
+                    None,
+                    true,
+                ));
+            }
+        };
         let Some((user, issuance)) = self.inner.issuer.session_user(&user.id).await? else {
             return Err(self.upstream_failed(upstream, "the linked user is disabled"));
         };
@@ -223,18 +269,37 @@ impl AuthorizationServer {
             .await
     }
 
-    /// The local user of an upstream identity, by the contract's rules.
+    /// The local user of an upstream identity, by the contract's rules: its link; else, if
+    /// linking by email is on, the one user with its verified email (unless that user has
+    /// another link from this provider; after their password if that is asked for); else a
+    /// new user if allowed.
     async fn linked_user(
         &self,
         upstream: &UpstreamProvider,
         identity: &UpstreamIdentity,
-    ) -> Result<(User, LinkedBy), Failure> {
+    ) -> Result<Linked, Failure> {
         let store = &self.inner.store;
         if let Some(user) = self.user_linked_to(identity).await? {
-            return Ok((user, LinkedBy::Existing));
+            return Ok(Linked::User(user, LinkedBy::Existing));
         }
-        let (user, linked_by) = match self.user_with_verified_email(identity).await? {
-            Some(user) => (user, LinkedBy::Email),
+        let by_email = if upstream.links_by_email() {
+            self.user_with_verified_email(identity).await?
+        } else {
+            None
+        };
+        let (user, linked_by) = match by_email {
+            Some(user) => {
+                if self
+                    .has_link_from(&user.id, &identity.issuer, &identity.subject)
+                    .await?
+                {
+                    return Err(self.already_linked(&identity.issuer));
+                }
+                if upstream.email_link_needs_password() {
+                    return Ok(Linked::NeedsPassword(user));
+                }
+                (user, LinkedBy::Email)
+            }
             None if upstream.creates_users() => (
                 self.create_user_for(upstream, identity).await?,
                 LinkedBy::Created,
@@ -248,9 +313,8 @@ impl AuthorizationServer {
                     StatusCode::FORBIDDEN,
                     "No account here",
                     &format!(
-                        "Your {} account is not linked to an account on this server, and no \
-                         account here has its verified email address. Ask an administrator to \
-                         create your account.",
+                        "Your {} account is not linked to an account on this server. Ask an \
+                         administrator to create or link your account.",
                         upstream.name()
                     ),
                 )));
@@ -260,11 +324,11 @@ impl AuthorizationServer {
             .link_identity(&identity.issuer, &identity.subject, &user.id, self.now())
             .await?;
         if linked {
-            return Ok((user, linked_by));
+            return Ok(Linked::User(user, linked_by));
         }
         // Another callback for this identity linked it first: its link wins.
         match self.user_linked_to(identity).await? {
-            Some(user) => Ok((user, LinkedBy::Existing)),
+            Some(user) => Ok(Linked::User(user, LinkedBy::Existing)),
             None => Err(Failure::Unavailable),
         }
     }
