@@ -3,13 +3,13 @@
 //! or a bare `client_id` for a public client), verifying them against the client store, and what
 //! each endpoint demands of the result.
 
+use std::net::IpAddr;
+
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use http::header::{AUTHORIZATION, HeaderValue};
 use http::{HeaderMap, StatusCode};
 use secrecy::SecretString;
-
-use std::net::IpAddr;
 
 use super::client::is_possible_client_id;
 use super::{Client, ClientStore};
