@@ -121,9 +121,12 @@ async fn a_token_from_the_routes_opens_a_route_with_its_scope_until_revoked() {
     assert_eq!(scope.status(), StatusCode::FORBIDDEN);
     assert_eq!(body_json(scope).await["error"], "insufficient_scope");
 
+    // Revocation, like the token endpoint, throttles failed client authentications by the
+    // caller's address.
     let revoke = test::TestRequest::post()
         .uri("/revoke")
         .insert_header((header::CONTENT_TYPE, "application/x-www-form-urlencoded"))
+        .peer_addr("192.0.2.1:4000".parse().unwrap())
         .set_payload(format!("token={token}"))
         .to_request();
     assert_eq!(
