@@ -229,7 +229,8 @@ enum ClientsCommand {
         /// [::1] (any port); no fragment or wildcard. Repeat for several.
         #[arg(long = "redirect-uri", value_name = "URI")]
         redirect_uris: Vec<String>,
-        /// authorization_code, refresh_token or client_credentials (confidential clients only).
+        /// authorization_code, refresh_token, client_credentials (confidential clients only) or
+        /// password (the resource owner's password: only for a client you trust with it).
         /// Repeat for several.
         #[arg(
             long = "grant-type",

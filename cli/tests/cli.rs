@@ -1094,7 +1094,7 @@ fn clients_bad_registrations() {
             "--redirect-uri",
             "https://app.example/cb",
             "--grant-type",
-            "password",
+            "implicit",
         ],
         "--grant-type",
     );
