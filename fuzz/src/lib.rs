@@ -697,23 +697,17 @@ pub fn form_model(headers: &HeaderMap, body: &[u8]) -> FormModel {
 pub fn check_form_error(err: &tokenward::oauth2::ErrorResponse) {
     assert_eq!(err.status, http::StatusCode::BAD_REQUEST, "{err:?}");
     let description = err.description.to_string();
+    // RFC 6749 §5.2: %x20-21 / %x23-5B / %x5D-7E.
     assert!(
-        description.chars().all(|c| (' '..='~').contains(&c)),
-        "error description is not printable ASCII: {description:?}"
+        description
+            .chars()
+            .all(|c| matches!(c, '\x20'..='\x21' | '\x23'..='\x5b' | '\x5d'..='\x7e')),
+        "error description outside RFC 6749's characters: {description:?}"
     );
     let response = err.clone().into_response();
     let body: Value = serde_json::from_slice(response.body()).expect("error body is JSON");
     assert_eq!(body["error"], err.error, "error body");
     assert_eq!(body["error_description"], *description, "error body");
-}
-
-/// What tokenward prints of a repeated parameter's name: ASCII graphic characters but `"` and
-/// `\`, at most 40.
-pub fn printable_name(name: &str) -> String {
-    name.chars()
-        .filter(|c| c.is_ascii_graphic() && *c != '"' && *c != '\\')
-        .take(40)
-        .collect()
 }
 
 /// The marker [`with_secrets_replaced`] writes.
