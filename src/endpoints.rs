@@ -111,7 +111,7 @@ const TOKEN_ROUTES: [Route; 3] = [
 
 /// The endpoints of the authorization server, served when one is configured.
 const SERVER_ROUTES: [Route; 10] = [
-    route(AUTHORIZE_PATH, GET, 0, false, Handler::Authorize),
+    route(AUTHORIZE_PATH, GET, 0, true, Handler::Authorize),
     route(LOGIN_PATH, POST, MAX_FORM_BYTES, true, Handler::Login),
     route(CONSENT_PATH, POST, MAX_FORM_BYTES, false, Handler::Consent),
     route(
@@ -317,7 +317,10 @@ impl Endpoints {
                 Some(address) => server.introspect(address, headers, body).await,
                 None => ErrorResponse::server_error().into_response(),
             },
-            (Handler::Authorize, Some(server)) => server.authorize(headers, query).await,
+            (Handler::Authorize, Some(server)) => match address {
+                Some(address) => server.authorize(address, headers, query).await,
+                None => ErrorResponse::server_error().into_response(),
+            },
             (Handler::Login, Some(server)) => match address {
                 Some(address) => server.login(address, headers, body).await,
                 None => ErrorResponse::server_error().into_response(),

@@ -226,6 +226,102 @@ async fn a_client_address_is_limited_across_usernames() {
     ));
 }
 
+/// Issue 27 item 12: failed logins lock a username per (username, address); only the larger
+/// per-username budget locks it everywhere, so one address guessing cannot lock the user out.
+#[tokio::test]
+async fn guessing_from_one_address_locks_the_username_only_there() {
+    let hasher = cheap_hasher();
+    let (users, _) = with_alice(&hasher).await;
+    let clock = Arc::new(ManualClock::new(t0()));
+    let per_pair = ThrottlePolicy {
+        max_failures: 3,
+        window_secs: 60,
+    };
+    let issuer = TokenIssuer::builder(codec(clock), users, Arc::new(MemoryRevocation::new()))
+        .password_hasher(hasher)
+        .throttle(Arc::new(MemoryThrottle::new()), per_pair)
+        .username_throttle(ThrottlePolicy {
+            max_failures: 6,
+            window_secs: 60,
+        })
+        .build()
+        .unwrap();
+    let right = secret("alice password");
+    let attacker: IpAddr = "203.0.113.7".parse().unwrap();
+    for _ in 0..3 {
+        assert!(matches!(
+            issuer
+                .login_from(attacker, "alice", &secret("guess"), None)
+                .await,
+            Err(Error::InvalidCredentials)
+        ));
+    }
+    assert!(matches!(
+        issuer.login_from(attacker, "alice", &right, None).await,
+        Err(Error::Throttled { .. })
+    ));
+    let home: IpAddr = "198.51.100.1".parse().unwrap();
+    issuer
+        .login_from(home, "alice", &right, None)
+        .await
+        .unwrap();
+
+    // Across addresses the username's own budget (6) binds: then it is locked everywhere.
+    for address in ["203.0.113.8", "203.0.113.9"] {
+        let address: IpAddr = address.parse().unwrap();
+        for _ in 0..3 {
+            assert!(matches!(
+                issuer
+                    .login_from(address, "alice", &secret("guess"), None)
+                    .await,
+                Err(Error::InvalidCredentials)
+            ));
+        }
+    }
+    assert!(matches!(
+        issuer.login_from(home, "alice", &right, None).await,
+        Err(Error::Throttled { .. })
+    ));
+}
+
+/// Issue 27 item 12: an address's budget counts failures; successful logins give their attempt
+/// back, so an office behind one NAT address does not lock itself out at its morning peak.
+#[tokio::test]
+async fn successful_logins_do_not_use_up_the_address_budget() {
+    let hasher = cheap_hasher();
+    let (users, _) = with_alice(&hasher).await;
+    let clock = Arc::new(ManualClock::new(t0()));
+    let issuer = TokenIssuer::builder(codec(clock), users, Arc::new(MemoryRevocation::new()))
+        .password_hasher(hasher)
+        .client_throttle(ThrottlePolicy {
+            max_failures: 3,
+            window_secs: 60,
+        })
+        .build()
+        .unwrap();
+    let office: IpAddr = "192.0.2.44".parse().unwrap();
+    for _ in 0..10 {
+        issuer
+            .login_from(office, "alice", &secret("alice password"), None)
+            .await
+            .unwrap();
+    }
+    for name in ["u1", "u2", "u3"] {
+        assert!(matches!(
+            issuer
+                .login_from(office, name, &secret("guess"), None)
+                .await,
+            Err(Error::InvalidCredentials)
+        ));
+    }
+    assert!(matches!(
+        issuer
+            .login_from(office, "alice", &secret("alice password"), None)
+            .await,
+        Err(Error::Throttled { .. })
+    ));
+}
+
 /// Which user lookup [`PausingUsers`] stops after.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum PauseAt {

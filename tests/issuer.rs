@@ -694,6 +694,9 @@ impl LoginThrottle for Down {
     async fn attempt(&self, _: &str, _: i64, _: ThrottlePolicy) -> Result<Admission, StoreError> {
         down()
     }
+    async fn release(&self, _: &str, _: i64, _: ThrottlePolicy) -> Result<(), StoreError> {
+        down()
+    }
     async fn clear(&self, _: &str) -> Result<(), StoreError> {
         down()
     }

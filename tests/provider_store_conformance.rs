@@ -126,6 +126,7 @@ async fn sessions_pending_and_consent(store: Arc<dyn AuthorizationStore>) {
         generation: 1,
         epoch: 7,
         expires_at: 4_000_000_000,
+        confirmed_clients: vec!["cli".into()],
     };
     let digest = secret_digest("session-cookie");
     assert_eq!(store.find_session(&digest).await.unwrap(), None);

@@ -259,6 +259,16 @@ impl tokenward::store::LoginThrottle for Unanswering {
             "test throttle".into(),
         ))
     }
+    async fn release(
+        &self,
+        _: &str,
+        _: i64,
+        _: ThrottlePolicy,
+    ) -> Result<(), tokenward::store::StoreError> {
+        Err(tokenward::store::StoreError::Unavailable(
+            "test throttle".into(),
+        ))
+    }
     async fn clear(&self, _: &str) -> Result<(), tokenward::store::StoreError> {
         Err(tokenward::store::StoreError::Unavailable(
             "test throttle".into(),

@@ -345,6 +345,51 @@ pub async fn throttle_windows(throttle: Arc<dyn LoginThrottle>) {
         throttle.attempt(&key, t0 + 64, policy).await.unwrap(),
         Admission::Admitted
     );
+
+    // A success gives its attempt back while the window runs: one more attempt fits.
+    let key = unique("released");
+    for _ in 0..3 {
+        assert_eq!(
+            throttle.attempt(&key, t0, policy).await.unwrap(),
+            Admission::Admitted
+        );
+    }
+    throttle.release(&key, t0 + 1, policy).await.unwrap();
+    assert_eq!(
+        throttle.locked_for(&key, t0 + 1, policy).await.unwrap(),
+        None
+    );
+    assert_eq!(
+        throttle.attempt(&key, t0 + 1, policy).await.unwrap(),
+        Admission::Admitted
+    );
+    assert_eq!(
+        throttle.attempt(&key, t0 + 1, policy).await.unwrap(),
+        Admission::Locked {
+            retry_after_secs: 59
+        }
+    );
+    // Never below zero: releases of nothing give nothing extra.
+    let empty = unique("released");
+    for _ in 0..5 {
+        throttle.release(&empty, t0, policy).await.unwrap();
+    }
+    for _ in 0..3 {
+        assert_eq!(
+            throttle.attempt(&empty, t0, policy).await.unwrap(),
+            Admission::Admitted
+        );
+    }
+    assert!(matches!(
+        throttle.attempt(&empty, t0, policy).await.unwrap(),
+        Admission::Locked { .. }
+    ));
+    // After its window a release changes nothing: the next window starts afresh anyway.
+    throttle.release(&empty, t0 + 60, policy).await.unwrap();
+    assert_eq!(
+        throttle.locked_for(&empty, t0 + 59, policy).await.unwrap(),
+        Some(1)
+    );
 }
 
 /// Issue #12.1: 50 attempts at once for one key, limit 5: exactly 5 admitted, whatever the

@@ -41,6 +41,7 @@ const ISSUER: &str = "https://auth.example";
 const CLIENT_ID: &str = "tokenward-downstream";
 const CLIENT_SECRET: &str = "upstream-client-secret";
 const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+const PEER: std::net::IpAddr = std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST);
 const REDIRECT: &str = "https://app.example/cb";
 
 /// An RS256 key the fake provider can sign with and publish.
@@ -391,7 +392,7 @@ async fn go_upstream_with(env: &Env, extra: &str) -> (AtUpstream, url::Url) {
     let mut jar = Jar::default();
     let page = env
         .server
-        .authorize(&jar.headers(false), &authorize_query_with(extra))
+        .authorize(PEER, &jar.headers(false), &authorize_query_with(extra))
         .await;
     jar.take(&page);
     assert_eq!(page.status(), StatusCode::OK);
@@ -576,7 +577,7 @@ async fn a_new_identity_creates_a_user_and_the_authorization_request_continues()
     // the same identity finds the same user through its link.
     let again = env
         .server
-        .authorize(&jar.headers(false), &authorize_query())
+        .authorize(PEER, &jar.headers(false), &authorize_query())
         .await;
     assert_continued(&again);
     let at = go_upstream(&env).await;
@@ -817,7 +818,7 @@ async fn a_provider_that_is_down_gets_an_error_page_not_a_500() {
     let mut jar = Jar::default();
     let page = env
         .server
-        .authorize(&jar.headers(false), &authorize_query())
+        .authorize(PEER, &jar.headers(false), &authorize_query())
         .await;
     jar.take(&page);
     let text = html(&page);
@@ -848,7 +849,7 @@ async fn the_start_needs_the_login_form_of_this_browser() {
     let mut jar = Jar::default();
     let page = env
         .server
-        .authorize(&jar.headers(false), &authorize_query())
+        .authorize(PEER, &jar.headers(false), &authorize_query())
         .await;
     jar.take(&page);
     let text = html(&page);

@@ -6,15 +6,14 @@
 
 use super::*;
 
-/// The throttle key of a client id.
-fn client_id_key(client_id: &str) -> String {
-    format!("client-id:{client_id}")
-}
-
-/// The throttle key of an address's client authentications, apart from its password logins
-/// (`login::client_key`): a campus that used up its login budget can still run its services.
-fn address_key(address: IpAddr) -> String {
-    format!("client-auth-{}", login::client_key(address))
+/// The throttle keys one client authentication counts against: its client id, and its address
+/// apart from that address's password logins (`login::client_key`), so a campus that used up
+/// its login budget can still run its services.
+fn keys(client_id: &str, address: IpAddr) -> [String; 2] {
+    [
+        format!("client-id:{client_id}"),
+        format!("client-auth-{}", login::client_key(address)),
+    ]
 }
 
 impl TokenIssuer {
@@ -29,7 +28,7 @@ impl TokenIssuer {
     ) -> Result<(), Error> {
         let inner = &self.inner;
         let now = self.now();
-        for key in [client_id_key(client_id), address_key(address)] {
+        for key in keys(client_id, address) {
             if let Some(retry_after_secs) = inner
                 .throttle
                 .locked_for(&key, now, inner.client_policy)
@@ -57,7 +56,7 @@ impl TokenIssuer {
             target: events::TARGET, event = events::CLIENT_AUTH_FAILED,
             client_id = logged_client_id(client_id), client = %address
         );
-        for key in [client_id_key(client_id), address_key(address)] {
+        for key in keys(client_id, address) {
             // The answer is already a failure; a lock takes effect from the next attempt.
             inner
                 .throttle

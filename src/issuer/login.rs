@@ -12,6 +12,22 @@ pub(super) fn user_key(username: &str) -> String {
     format!("user:{username}")
 }
 
+/// The throttle key of a username's logins from one address. The address key is last and
+/// has no `|`, so no username can make two pairs share a key.
+fn user_at_key(username: &str, client: IpAddr) -> String {
+    format!("user:{username}|{}", client_key(client))
+}
+
+/// Where a password login comes from, for its throttles.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct LoginOrigin {
+    /// The peer address, if the caller knows it.
+    pub(crate) address: Option<IpAddr>,
+    /// The browser carries a device cookie of this username: the per-username lock does not
+    /// apply to it (the per-address ones do).
+    pub(crate) known_device: bool,
+}
+
 /// The throttle key of a client address: IPv6 per /64, since one subscriber gets a whole /64.
 pub(super) fn client_key(client: IpAddr) -> String {
     match client {
@@ -111,7 +127,11 @@ impl TokenIssuer {
         oauth_client: Option<&Client>,
     ) -> Result<TokenPair, Error> {
         let result = async {
-            let (user, issuance) = self.authenticate_with(client, username, password).await?;
+            let origin = LoginOrigin {
+                address: client,
+                known_device: false,
+            };
+            let (user, issuance) = self.authenticate_with(origin, username, password).await?;
             let available = match oauth_client {
                 Some(oauth_client) => user.scopes.intersection(&oauth_client.scopes),
                 None => user.scopes.clone(),
@@ -143,12 +163,12 @@ impl TokenIssuer {
     /// Returns the user and the generation and epoch their tokens get.
     pub(crate) async fn authenticate_with(
         &self,
-        client: Option<IpAddr>,
+        origin: LoginOrigin,
         username: &str,
         password: &SecretString,
     ) -> Result<(User, Issuance), Error> {
-        let result = self.authenticate_steps(client, username, password).await;
-        let client = client.map(tracing::field::display);
+        let result = self.authenticate_steps(origin, username, password).await;
+        let client = origin.address.map(tracing::field::display);
         // People type passwords into the username field: log only what a username needs.
         let username = logged_username(username);
         let outcome = match &result {
@@ -178,10 +198,11 @@ impl TokenIssuer {
 
     async fn authenticate_steps(
         &self,
-        client: Option<IpAddr>,
+        origin: LoginOrigin,
         username: &str,
         password: &SecretString,
     ) -> Result<(User, Issuance), Error> {
+        let client = origin.address;
         let inner = &self.inner;
         if !is_possible_username(username) || PasswordHasher::check_input(password).is_err() {
             return Err(Error::InvalidCredentials);
@@ -200,15 +221,29 @@ impl TokenIssuer {
                 err
             }
         };
+        // Every attempt counts against its address (a success is given back below), then
+        // against the username from that address, then against the username everywhere, unless
+        // the browser has logged in as this user before: an attacker elsewhere cannot lock the
+        // user out of their own browser.
         if let Some(client) = client {
             self.admit(&client_key(client), now, inner.client_policy)
                 .await
                 .map_err(throttled("client"))?;
         }
-        let user_key = user_key(username);
-        self.admit(&user_key, now, inner.throttle_policy)
-            .await
-            .map_err(throttled("username"))?;
+        let mut user_keys = Vec::with_capacity(2);
+        if let Some(client) = client {
+            user_keys.push((user_at_key(username, client), inner.throttle_policy));
+            if !origin.known_device {
+                user_keys.push((user_key(username), inner.username_policy));
+            }
+        } else {
+            user_keys.push((user_key(username), inner.throttle_policy));
+        }
+        for (key, policy) in &user_keys {
+            self.admit(key, now, *policy)
+                .await
+                .map_err(throttled("username"))?;
+        }
         let started = Instant::now();
         let (user, issuance) = match self.check_password(username, password).await {
             Ok(found) => found,
@@ -219,7 +254,15 @@ impl TokenIssuer {
             }
             Err(other) => return Err(other),
         };
-        inner.throttle.clear(&user_key).await?;
+        for (key, _) in &user_keys {
+            inner.throttle.clear(key).await?;
+        }
+        if let Some(client) = client {
+            inner
+                .throttle
+                .release(&client_key(client), now, inner.client_policy)
+                .await?;
+        }
         self.upgrade_hash(&user, password).await;
         Ok((user, issuance))
     }
@@ -235,6 +278,31 @@ impl TokenIssuer {
             Admission::Admitted => Ok(()),
             Admission::Locked { retry_after_secs } => Err(Error::Throttled { retry_after_secs }),
         }
+    }
+
+    /// Counts a new pending authorization request (a login or consent form the store keeps until
+    /// it is answered) against `browser`'s budget (a cookie digest) and, where the route knows
+    /// it, `address`'s; [`Error::Throttled`] past either. The address budget is what bounds an
+    /// anonymous flood: a script can drop its cookies, not its address.
+    #[cfg(feature = "provider")]
+    pub(crate) async fn admit_pending_request(
+        &self,
+        address: Option<IpAddr>,
+        browser: &str,
+        limits: crate::provider::PendingLimits,
+    ) -> Result<(), Error> {
+        let now = self.now();
+        self.admit(
+            &format!("pending-browser:{browser}"),
+            now,
+            limits.per_browser,
+        )
+        .await?;
+        if let Some(address) = address {
+            let key = format!("pending-{}", client_key(address));
+            self.admit(&key, now, limits.per_address).await?;
+        }
+        Ok(())
     }
 
     /// The user whose password this is, with the generation and epoch their tokens get, or

@@ -25,7 +25,7 @@ mod revoke;
 mod validate;
 
 #[cfg(feature = "provider")]
-pub(crate) use login::hashing_error;
+pub(crate) use login::{LoginOrigin, hashing_error};
 #[cfg(feature = "provider")]
 pub(crate) use provider_grants::code_session_id;
 
@@ -48,7 +48,7 @@ pub const MAX_SESSION_LIFETIME: Duration = Duration::days(366);
 /// The longest throttle window accepted (expired windows are pruned a day after they start).
 pub const MAX_THROTTLE_WINDOW_SECS: u64 = 86_400;
 
-/// The default per-client-address limit: attempts (successful ones included) per window.
+/// The default per-client-address limit: attempts per window (a success gives its one back).
 const DEFAULT_CLIENT_POLICY: ThrottlePolicy = ThrottlePolicy {
     max_failures: 100,
     window_secs: 60,
@@ -101,6 +101,7 @@ struct Inner {
     revocation: Arc<dyn TokenRevocation>,
     throttle: Arc<dyn LoginThrottle>,
     throttle_policy: ThrottlePolicy,
+    username_policy: ThrottlePolicy,
     client_policy: ThrottlePolicy,
     refresh_ttl: Duration,
     session_lifetime: Duration,
@@ -115,6 +116,7 @@ impl fmt::Debug for TokenIssuer {
             .field("codec", &self.inner.codec)
             .field("hasher", &self.inner.hasher)
             .field("throttle_policy", &self.inner.throttle_policy)
+            .field("username_policy", &self.inner.username_policy)
             .field("client_policy", &self.inner.client_policy)
             .field("refresh_ttl", &self.inner.refresh_ttl)
             .field("session_lifetime", &self.inner.session_lifetime)
@@ -132,6 +134,7 @@ pub struct TokenIssuerBuilder {
     hasher: PasswordHasher,
     throttle: Arc<dyn LoginThrottle>,
     throttle_policy: ThrottlePolicy,
+    username_policy: Option<ThrottlePolicy>,
     client_policy: ThrottlePolicy,
     refresh_ttl: Duration,
     session_lifetime: Duration,
@@ -154,16 +157,30 @@ impl TokenIssuerBuilder {
     }
 
     /// Where login attempts are counted (default: in this process's memory; several instances
-    /// need a shared store) and how many failed ones a username may have per window (default 5
-    /// per 60 s; window at most [`MAX_THROTTLE_WINDOW_SECS`]).
+    /// need a shared store) and how many failed ones a username may have per window from one
+    /// client address (default 5 per 60 s; window at most [`MAX_THROTTLE_WINDOW_SECS`]).
+    /// [`TokenIssuer::login`], without an address, counts them per username.
+    ///
+    /// Counted per (username, address), someone guessing from one address locks out only that
+    /// address; the username as a whole has the larger budget of [`Self::username_throttle`].
     pub fn throttle(mut self, throttle: Arc<dyn LoginThrottle>, policy: ThrottlePolicy) -> Self {
         self.throttle = throttle;
         self.throttle_policy = policy;
         self
     }
 
-    /// How many login attempts one client address may make per window, successful ones
-    /// included, whatever usernames it tries (default 100 per 60 s). Applies to
+    /// How many failed logins a username may have per window from all addresses together
+    /// (default: ten times the [`Self::throttle`] policy's number, in its window). Past it the
+    /// username is locked everywhere, except in browsers that have logged in as that user
+    /// before (a device cookie, at the authorization endpoint's login form).
+    pub fn username_throttle(mut self, policy: ThrottlePolicy) -> Self {
+        self.username_policy = Some(policy);
+        self
+    }
+
+    /// How many login attempts one client address may make per window, whatever usernames it
+    /// tries (default 100 per 60 s). Counted before the check; a successful login gives its
+    /// attempt back ([`LoginThrottle::release`]). Applies to
     /// [`TokenIssuer::login_from`]; IPv6 addresses count per /64, the block one subscriber gets.
     pub fn client_throttle(mut self, policy: ThrottlePolicy) -> Self {
         self.client_policy = policy;
@@ -208,7 +225,11 @@ impl TokenIssuerBuilder {
                 "session lifetime must be at most 366 days",
             ));
         }
-        for policy in [self.throttle_policy, self.client_policy] {
+        let username_policy = self.username_policy.unwrap_or(ThrottlePolicy {
+            max_failures: self.throttle_policy.max_failures.saturating_mul(10),
+            window_secs: self.throttle_policy.window_secs,
+        });
+        for policy in [self.throttle_policy, username_policy, self.client_policy] {
             if policy.max_failures == 0
                 || policy.window_secs == 0
                 || policy.window_secs > MAX_THROTTLE_WINDOW_SECS
@@ -225,6 +246,7 @@ impl TokenIssuerBuilder {
                 hasher: self.hasher,
                 throttle: self.throttle,
                 throttle_policy: self.throttle_policy,
+                username_policy,
                 client_policy: self.client_policy,
                 refresh_ttl: self.refresh_ttl,
                 session_lifetime: self.session_lifetime,
@@ -270,6 +292,7 @@ impl TokenIssuer {
             hasher: PasswordHasher::default(),
             throttle: Arc::new(MemoryThrottle::new()),
             throttle_policy: ThrottlePolicy::default(),
+            username_policy: None,
             client_policy: DEFAULT_CLIENT_POLICY,
             refresh_ttl: Duration::days(14),
             session_lifetime: Duration::days(30),

@@ -1,7 +1,7 @@
 //! Password changes: by the user (with the current password) and by an operator; both cut off
 //! every earlier token of the user.
 
-use super::login::{hashing_error, user_key};
+use super::login::hashing_error;
 use super::*;
 
 impl TokenIssuer {
@@ -34,8 +34,9 @@ impl TokenIssuer {
             .find_by_id(user_id)
             .await?
             .ok_or(Error::UnknownUser)?;
-        // Counted before the check, like a login, so concurrent guesses cannot outrun it.
-        let key = user_key(&user.username);
+        // Counted before the check, like a login, so concurrent guesses cannot outrun it; apart
+        // from the logins' keys, whose budgets are other numbers.
+        let key = format!("password-change:{}", user.id);
         self.admit(&key, self.now(), inner.throttle_policy).await?;
         let current_ok = PasswordHasher::check_input(current).is_ok()
             && match inner

@@ -129,6 +129,40 @@ impl AuthorizationRequest {
         with_query(&self.redirect_uri, &params)
     }
 
+    /// The request as a query string of its checked parameters only, which
+    /// [`AuthorizationQuery::check`] turns back into this request. Pending requests store this,
+    /// never the query as sent: whatever else a caller put there (up to
+    /// [`MAX_QUERY_BYTES`]) is not kept for anyone.
+    pub fn to_query(&self) -> String {
+        let mut query = form_urlencoded::Serializer::new(String::new());
+        query
+            .append_pair("response_type", "code")
+            .append_pair("client_id", &self.client_id)
+            .append_pair("redirect_uri", &self.redirect_uri)
+            .append_pair("scope", &self.scope.to_string())
+            .append_pair("code_challenge", self.code_challenge.as_str())
+            .append_pair("code_challenge_method", "S256");
+        if let Some(state) = &self.state {
+            query.append_pair("state", state);
+        }
+        if let Some(nonce) = &self.nonce {
+            query.append_pair("nonce", nonce);
+        }
+        let prompt = match self.prompt {
+            Prompt::Default => None,
+            Prompt::None => Some("none"),
+            Prompt::Login => Some("login"),
+            Prompt::Consent => Some("consent"),
+        };
+        if let Some(prompt) = prompt {
+            query.append_pair("prompt", prompt);
+        }
+        if let Some(max_age) = self.max_age {
+            query.append_pair("max_age", &max_age.to_string());
+        }
+        query.finish()
+    }
+
     /// An error for this request, to redirect.
     pub fn error(&self, error: &'static str, description: impl Into<String>) -> ErrorRedirect {
         ErrorRedirect {

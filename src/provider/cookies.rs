@@ -1,6 +1,7 @@
-//! The two cookies of the authorization endpoint: the browser session (who logged in) and the
-//! browser binding (which browser a login form was shown to, against login CSRF). Both hold
-//! random values whose digests are the store keys; both are `HttpOnly`, `SameSite=Lax`,
+//! The cookies of the authorization endpoint: the browser session (who logged in), the browser
+//! binding (which browser a login form was shown to, against login CSRF), and the device cookie
+//! (this browser has logged in as a user before, `crate::token::device`). The first two hold
+//! random values whose digests are the store keys, the third a signed token; all are `HttpOnly`, `SameSite=Lax`,
 //! `Path=/`, and under an https issuer `Secure` and named with the `__Host-` prefix, which
 //! browsers keep only with `Secure`, `Path=/` and no `Domain`: a sibling subdomain or a plain
 //! http page cannot plant or overwrite them. A request that carries a cookie name twice (one
@@ -16,6 +17,9 @@ use http::header::{COOKIE, HeaderValue};
 pub const SESSION_COOKIE: &str = "tokenward_session";
 /// The browser binding cookie (`__Host-tokenward_browser` under an https issuer).
 pub const BROWSER_COOKIE: &str = "tokenward_browser";
+
+/// The device cookie (`__Host-tokenward_device` under an https issuer).
+pub const DEVICE_COOKIE: &str = "tokenward_device";
 
 /// The name cookie `name` goes by: `__Host-name` when `secure` (an https issuer).
 pub(crate) fn wire_name(name: &'static str, secure: bool) -> Cow<'static, str> {

@@ -4,7 +4,7 @@
 //! below; the controllers in `interaction` only read cookies, forms and stores into a
 //! [`Situation`], call [`decide`] and act on its [`Next`].
 
-use super::{AuthorizationRequest, BrowserSession, Client, Prompt};
+use super::{AuthorizationRequest, BrowserSession, Client, Prompt, redirect_uri};
 use crate::store::Issuance;
 use crate::token::Scopes;
 
@@ -27,18 +27,37 @@ impl<'a> From<&'a AuthorizationRequest> for Request<'a> {
     }
 }
 
-/// The client as registered.
+/// The client as registered, and as this request and browser present it.
 #[derive(Clone, Copy, Debug)]
 pub(super) struct ClientView<'a> {
     pub(super) first_party: bool,
     pub(super) scopes: &'a Scopes,
+    /// A public client redirecting to a loopback URI that is not this server's own origin: any
+    /// app on the device may send its `client_id` and listen there, so the request does not
+    /// prove which app is asking (RFC 8252 §8.6). A redirect to the issuer's own origin (the
+    /// server's built-in pages under a loopback issuer) reaches only this server.
+    pub(super) impersonable: bool,
+    /// The user confirmed this client on this browser's session.
+    pub(super) confirmed_here: bool,
 }
 
-impl<'a> From<&'a Client> for ClientView<'a> {
-    fn from(client: &'a Client) -> Self {
+impl<'a> ClientView<'a> {
+    /// `client` for `request` to the server at `issuer_url`, from the browser whose session is
+    /// `session`.
+    pub(super) fn new(
+        client: &'a Client,
+        request: &AuthorizationRequest,
+        session: Option<&BrowserSession>,
+        issuer_url: &str,
+    ) -> Self {
         Self {
             first_party: client.first_party,
             scopes: &client.scopes,
+            impersonable: !client.is_confidential()
+                && redirect_uri::is_loopback_uri(&request.redirect_uri)
+                && !redirect_uri::same_origin(&request.redirect_uri, issuer_url),
+            confirmed_here: session
+                .is_some_and(|s| s.confirmed_clients.contains(&client.client_id)),
         }
     }
 }
@@ -134,6 +153,8 @@ pub(super) enum Refusal {
     LoginRequired,
     /// `prompt=none` and a consent is needed.
     ConsentRequired,
+    /// `prompt=none` and the user must confirm the client (OpenID Core §3.1.2.6).
+    InteractionRequired,
     /// Nothing of the request can be granted to this user.
     InvalidScope,
     /// The user denied the request.
@@ -145,6 +166,7 @@ impl Refusal {
         match self {
             Refusal::LoginRequired => "login_required",
             Refusal::ConsentRequired => "consent_required",
+            Refusal::InteractionRequired => "interaction_required",
             Refusal::InvalidScope => "invalid_scope",
             Refusal::AccessDenied => "access_denied",
         }
@@ -154,6 +176,7 @@ impl Refusal {
         match self {
             Refusal::LoginRequired => "the user is not logged in",
             Refusal::ConsentRequired => "the user has not allowed this client",
+            Refusal::InteractionRequired => "the user must confirm this client in the browser",
             Refusal::InvalidScope => "none of the requested scopes can be granted to this user",
             Refusal::AccessDenied => "the user denied the request",
         }
@@ -183,6 +206,9 @@ pub(super) enum Reason {
     NothingGrantable,
     /// The client is first-party: no consent asked.
     FirstParty,
+    /// A native app's client (public, loopback redirect) the user has not confirmed on this
+    /// browser's session: its earlier consent and first-party standing do not count.
+    UnconfirmedNativeApp,
     /// The user has allowed this client at least these scopes before.
     AlreadyConsented,
     /// `prompt=consent`: earlier consent does not count.
@@ -322,6 +348,21 @@ fn after_login(situation: &Situation<'_>, account: Account<'_>, auth_time: i64) 
     let scope = code_scope(request.scope, client.scopes, account.grantable);
     if scope.is_empty() {
         return nothing_grantable();
+    }
+    // RFC 8252 §8.6: another app may be posing as this one; only the user can tell.
+    if client.impersonable && !client.confirmed_here {
+        return if request.prompt == Prompt::None {
+            Next::Refuse {
+                error: Refusal::InteractionRequired,
+                reason: Reason::UnconfirmedNativeApp,
+            }
+        } else {
+            Next::Consent {
+                scope,
+                auth_time,
+                reason: Reason::UnconfirmedNativeApp,
+            }
+        };
     }
     if client.first_party {
         return Next::IssueCode {

@@ -12,7 +12,9 @@ use secrecy::SecretString;
 use subtle::ConstantTimeEq;
 
 use super::cookies::{self, BROWSER_COOKIE, SESSION_COOKIE};
-use super::decide::{self, Account, ClientView, Next, Refusal, Request, Session, Situation, Step};
+use super::decide::{
+    self, Account, ClientView, Next, Reason, Refusal, Request, Session, Situation, Step,
+};
 use super::server::{AuthorizationServer, CODE_LIFETIME, PENDING_LIFETIME, random_secret};
 use super::{
     AuthorizationQuery, AuthorizationRequest, AuthorizeError, BrowserSession, Client, CodeGrant,
@@ -102,7 +104,8 @@ struct Acting<'a> {
     browser: &'a str,
     client: &'a Client,
     request: &'a AuthorizationRequest,
-    query: &'a str,
+    /// The peer's address where the route has it: a new pending request counts against it.
+    address: Option<IpAddr>,
     /// The user the decision is about, if it got as far as one.
     user: Option<(&'a User, Issuance)>,
 }
@@ -165,6 +168,18 @@ impl AuthorizationServer {
         response
     }
 
+    fn too_many_forms_page(&self, retry_after_secs: u64) -> Response<Vec<u8>> {
+        let mut response = self.inner.pages.message(
+            StatusCode::TOO_MANY_REQUESTS,
+            "Too many sign-in attempts",
+            "Too many sign-in pages were opened from here. Please wait a moment and try again.",
+        );
+        response
+            .headers_mut()
+            .insert(RETRY_AFTER, HeaderValue::from(retry_after_secs));
+        response
+    }
+
     fn bad_request_page(&self, message: &str) -> Response<Vec<u8>> {
         self.inner.pages.message(
             StatusCode::BAD_REQUEST,
@@ -192,16 +207,24 @@ impl AuthorizationServer {
         }
     }
 
-    /// `GET /authorize` with the request's query string (without `?`).
-    pub async fn authorize(&self, headers: &HeaderMap, query: &str) -> Response<Vec<u8>> {
+    /// `GET /authorize` from `address` (the peer) with the request's query string (without `?`).
+    pub async fn authorize(
+        &self,
+        address: IpAddr,
+        headers: &HeaderMap,
+        query: &str,
+    ) -> Response<Vec<u8>> {
         let mut reply = Reply::new();
-        let result = self.authorize_steps(&mut reply, headers, query).await;
+        let result = self
+            .authorize_steps(&mut reply, address, headers, query)
+            .await;
         self.finish(reply, result)
     }
 
     async fn authorize_steps(
         &self,
         reply: &mut Reply,
+        address: IpAddr,
         headers: &HeaderMap,
         query: &str,
     ) -> Result<Response<Vec<u8>>, Failure> {
@@ -210,7 +233,12 @@ impl AuthorizationServer {
         let found = self.browser_session(headers, now).await?;
         let situation = Situation {
             request: Request::from(&request),
-            client: ClientView::from(&client),
+            client: ClientView::new(
+                &client,
+                &request,
+                found.as_ref().map(|f| &f.record),
+                &self.inner.issuer_url,
+            ),
             step: Step::Authorize {
                 session: found.as_ref().map(FoundSession::view),
             },
@@ -240,7 +268,7 @@ impl AuthorizationServer {
             browser: &browser,
             client: &client,
             request: &request,
-            query,
+            address: Some(address),
             user,
         };
         self.act(next, on).await
@@ -313,16 +341,31 @@ impl AuthorizationServer {
         id
     }
 
-    /// Stores a pending request shown to `browser`; returns its id and CSRF token.
+    /// Stores `request` as a pending request shown to `browser`, within the budgets of the
+    /// browser and `address`; returns its id and CSRF token.
     async fn new_pending(
         &self,
+        address: Option<IpAddr>,
         browser: &str,
-        query: &str,
+        request: &AuthorizationRequest,
         user: Option<(&str, i64)>,
     ) -> Result<(String, String), Failure> {
+        let browser = secret_digest(browser);
+        match self
+            .inner
+            .issuer
+            .admit_pending_request(address, &browser, self.inner.pending_limits)
+            .await
+        {
+            Ok(()) => {}
+            Err(Error::Throttled { retry_after_secs }) => {
+                return Err(Failure::Page(self.too_many_forms_page(retry_after_secs)));
+            }
+            Err(_) => return Err(Failure::Unavailable),
+        }
         let pending = PendingAuthorization {
-            query: query.to_owned(),
-            browser: secret_digest(browser),
+            query: request.to_query(),
+            browser,
             csrf: String::new(),
             user_id: user.map(|(id, _)| id.to_owned()),
             auth_time: user.map(|(_, at)| at),
@@ -455,23 +498,25 @@ impl AuthorizationServer {
             browser,
             client,
             request,
-            query,
+            address,
             user,
         } = on;
         match next {
             Next::Login { .. } => {
-                let (pending, csrf) = self.new_pending(browser, query, None).await?;
+                let (pending, csrf) = self.new_pending(address, browser, request, None).await?;
                 Ok(self.login_page(StatusCode::OK, client, &pending, &csrf, "", None, false))
             }
             Next::Consent {
-                scope, auth_time, ..
+                scope,
+                auth_time,
+                reason,
             } => {
                 // Offered only after a usable login, which is `user`'s.
                 let Some((user, _)) = user else {
                     return Err(Failure::Unavailable);
                 };
                 let (pending, csrf) = self
-                    .new_pending(browser, query, Some((&user.id, auth_time)))
+                    .new_pending(address, browser, request, Some((&user.id, auth_time)))
                     .await?;
                 let scopes: Vec<&str> = scope.iter().collect();
                 Ok(self.inner.pages.render(
@@ -480,6 +525,7 @@ impl AuthorizationServer {
                     minijinja::context! {
                         title => "Allow access",
                         client_name => &client.name,
+                        native_app => reason == Reason::UnconfirmedNativeApp,
                         username => &user.username,
                         scopes,
                         action => CONSENT_PATH,

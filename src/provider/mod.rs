@@ -55,7 +55,7 @@ pub use authorize::{
 };
 pub use client::{ClientError, parse_clients_file};
 pub use client_auth::{ClientAuthError, PresentedClient, presented_client};
-pub use cookies::{BROWSER_COOKIE, SESSION_COOKIE};
+pub use cookies::{BROWSER_COOKIE, DEVICE_COOKIE, SESSION_COOKIE};
 pub use interaction::{CONSENT_PATH, LOGIN_PATH};
 pub use openid::{
     AUTHORIZE_PATH, INTROSPECT_PATH, JWKS_PATH, LOGOUT_PATH, OAUTH_METADATA_PATH,
@@ -66,7 +66,7 @@ pub use pages::{PageError, Pages, TEMPLATE_NAMES, html_response};
 pub use pkce::{CodeChallenge, PkceError, S256};
 pub use server::{
     AuthorizationServer, AuthorizationServerBuilder, CODE_LIFETIME, DEFAULT_BROWSER_SESSION,
-    PENDING_LIFETIME, ServerConfigError,
+    PENDING_LIFETIME, PendingLimits, ServerConfigError,
 };
 // The stores and records the provider works with live in `store` (ports below their users);
 // named here too, where a provider's reader looks for them.

@@ -11,7 +11,13 @@ use serde::Serialize;
 
 /// The templates an application may replace ([`Pages::with_template`]). Each extends
 /// `base.html` in the shipped set; a replacement may or may not.
-pub const TEMPLATE_NAMES: &[&str] = &["base.html", "login.html", "consent.html", "message.html"];
+pub const TEMPLATE_NAMES: &[&str] = &[
+    "base.html",
+    "login.html",
+    "consent.html",
+    "logout.html",
+    "message.html",
+];
 
 /// Every page forbids framing (clickjacking of the consent button), loads nothing from
 /// elsewhere, and runs no script.
@@ -54,6 +60,7 @@ impl Default for Pages {
             ("base.html", include_str!("../../templates/base.html")),
             ("login.html", include_str!("../../templates/login.html")),
             ("consent.html", include_str!("../../templates/consent.html")),
+            ("logout.html", include_str!("../../templates/logout.html")),
             ("message.html", include_str!("../../templates/message.html")),
         ] {
             // The shipped templates are compiled by this crate's tests; a failure here would be

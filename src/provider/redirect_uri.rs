@@ -87,7 +87,16 @@ fn is_loopback_literal(url: &Url) -> bool {
     }
 }
 
-fn is_loopback_uri(uri: &str) -> bool {
+/// Whether `a` and `b` are URLs of one origin (scheme, host and port).
+pub(crate) fn same_origin(a: &str, b: &str) -> bool {
+    match (Url::parse(a), Url::parse(b)) {
+        (Ok(a), Ok(b)) => a.origin() == b.origin(),
+        _ => false,
+    }
+}
+
+/// Whether `uri` is `http` to a loopback IP literal: a native app's redirect (RFC 8252 §7.3).
+pub(crate) fn is_loopback_uri(uri: &str) -> bool {
     Url::parse(uri).is_ok_and(|url| url.scheme() == "http" && is_loopback_literal(&url))
 }
 

@@ -16,6 +16,7 @@ use http::{HeaderMap, Response};
 use super::{AuthorizationStore, ClientStore, Pages, TokenEndpoint};
 use crate::TokenIssuer;
 use crate::keys::ID_TOKEN_ALGORITHM;
+use crate::store::ThrottlePolicy;
 
 /// How long an authorization code may be redeemed (the contract's 60 s; RFC 6749 §4.1.2 says
 /// at most 10 minutes).
@@ -24,6 +25,35 @@ pub const CODE_LIFETIME: Duration = Duration::seconds(60);
 pub const PENDING_LIFETIME: Duration = Duration::minutes(10);
 /// The default browser session lifetime.
 pub const DEFAULT_BROWSER_SESSION: Duration = Duration::hours(12);
+
+/// How many login and consent forms (pending requests, each a stored record until it is
+/// answered or expires) one client address and one browser may open per window. Past it the
+/// authorization endpoint answers 429 with `Retry-After`, so a loop of anonymous `/authorize`
+/// requests cannot grow the store without bound. Counted in the issuer's login throttle store.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PendingLimits {
+    /// Per client address (IPv6 per /64). Default: 300 per 10 minutes, room for a whole office
+    /// behind one NAT address opening the login page at once.
+    pub per_address: ThrottlePolicy,
+    /// Per browser cookie. Default: 30 per 10 minutes.
+    pub per_browser: ThrottlePolicy,
+}
+
+impl Default for PendingLimits {
+    fn default() -> Self {
+        let window_secs = PENDING_LIFETIME.whole_seconds().unsigned_abs();
+        Self {
+            per_address: ThrottlePolicy {
+                max_failures: 300,
+                window_secs,
+            },
+            per_browser: ThrottlePolicy {
+                max_failures: 30,
+                window_secs,
+            },
+        }
+    }
+}
 
 /// The authorization server: registered clients, the code flow with PKCE, client credentials,
 /// introspection. Cheap to clone. Build one with [`AuthorizationServer::builder`] and hand it to
@@ -43,6 +73,7 @@ pub(super) struct Inner {
     pub(super) secure_cookies: bool,
     pub(super) password_grant: bool,
     pub(super) browser_session: Duration,
+    pub(super) pending_limits: PendingLimits,
     /// `/token`, `/revoke` and `/introspect` over this server's clients and codes.
     pub(super) token: TokenEndpoint,
     #[cfg(feature = "upstream")]
@@ -68,6 +99,7 @@ pub struct AuthorizationServerBuilder {
     pages: Pages,
     password_grant: bool,
     browser_session: Duration,
+    pending_limits: PendingLimits,
     resource_servers: HashSet<String>,
     allow_insecure_http_issuer: bool,
     #[cfg(feature = "upstream")]
@@ -102,6 +134,9 @@ pub enum ServerConfigError {
     /// A browser session lifetime outside 1 minute ..= 30 days.
     #[error("the browser session lifetime must be between 1 minute and 30 days")]
     BrowserSession,
+    /// [`PendingLimits`] that allow no form, or count in a window outside 1 s ..= 1 day.
+    #[error("pending-request limits must allow at least one form in a window of 1 s to 1 day")]
+    PendingLimits,
     /// The issuer URL differs from the token codec's `iss`: OpenID clients compare them byte
     /// for byte.
     #[error("the issuer URL {issuer_url:?} is not the tokens' issuer {token_issuer:?}")]
@@ -149,6 +184,13 @@ impl AuthorizationServerBuilder {
         self
     }
 
+    /// How many login and consent forms one address and one browser may open (default
+    /// [`PendingLimits::default`]).
+    pub fn pending_limits(mut self, limits: PendingLimits) -> Self {
+        self.pending_limits = limits;
+        self
+    }
+
     /// Accepts a plain `http` issuer URL on any host (default: only on a loopback address or
     /// `localhost`; otherwise [`ServerConfigError::InsecureIssuer`]). For a closed test network
     /// only: codes, tokens and the session cookie travel in clear.
@@ -184,6 +226,16 @@ impl AuthorizationServerBuilder {
         {
             return Err(ServerConfigError::BrowserSession);
         }
+        let limits = [
+            self.pending_limits.per_address,
+            self.pending_limits.per_browser,
+        ];
+        if limits.iter().any(|policy| {
+            policy.max_failures == 0
+                || !(1..=crate::MAX_THROTTLE_WINDOW_SECS).contains(&policy.window_secs)
+        }) {
+            return Err(ServerConfigError::PendingLimits);
+        }
         let codec = self.issuer.codec();
         if codec.issuer() != self.issuer_url {
             return Err(ServerConfigError::IssuerMismatch {
@@ -213,6 +265,7 @@ impl AuthorizationServerBuilder {
                 issuer_url: self.issuer_url,
                 password_grant: self.password_grant,
                 browser_session: self.browser_session,
+                pending_limits: self.pending_limits,
                 #[cfg(feature = "upstream")]
                 upstream: self.upstream,
             }),
@@ -240,6 +293,7 @@ impl AuthorizationServer {
             pages: Pages::new(),
             password_grant: true,
             browser_session: DEFAULT_BROWSER_SESSION,
+            pending_limits: PendingLimits::default(),
             resource_servers: HashSet::new(),
             allow_insecure_http_issuer: false,
             #[cfg(feature = "upstream")]

@@ -14,189 +14,30 @@
 //! a local user) is [`AuthorizationServer`](super::AuthorizationServer)'s, once the builder was
 //! given a provider ([`AuthorizationServerBuilder::upstream`](super::AuthorizationServerBuilder::upstream)).
 
+mod http;
+mod metadata;
+
 use std::fmt;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use async_trait::async_trait;
 use openidconnect::core::{
     CoreAuthPrompt, CoreAuthenticationFlow, CoreClient, CoreGenderClaim, CoreIdTokenClaims,
-    CoreJsonWebKeySet, CoreJwsSigningAlgorithm, CoreProviderMetadata, CoreUserInfoClaims,
+    CoreJwsSigningAlgorithm, CoreProviderMetadata, CoreUserInfoClaims,
 };
 use openidconnect::{
     AuthorizationCode, ClaimsVerificationError, ClientId, ClientSecret, CsrfToken,
-    EmptyAdditionalClaims, HttpRequest, HttpResponse, IssuerUrl, Nonce, OAuth2TokenResponse,
-    PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, RequestTokenError, Scope,
-    SignatureVerificationError, SubjectIdentifier, TokenResponse,
+    EmptyAdditionalClaims, IssuerUrl, Nonce, OAuth2TokenResponse, PkceCodeChallenge,
+    PkceCodeVerifier, RedirectUrl, RequestTokenError, Scope, SignatureVerificationError,
+    SubjectIdentifier, TokenResponse,
 };
 use secrecy::{ExposeSecret, SecretString};
-use tokio::sync::{Mutex, RwLock};
 
+use self::http::HttpAdapter;
+pub use self::http::{ReqwestHttp, UpstreamHttp, UpstreamHttpError};
+use self::metadata::MetadataCache;
 use crate::clock::{Clock, SystemClock};
 use crate::token::Scopes;
-
-/// The largest response body read from the upstream provider.
-const MAX_RESPONSE_BYTES: usize = 1024 * 1024;
-/// A JWKS is fetched again for an unknown `kid` at most this often: a provider that keeps
-/// signing with an unpublished key cannot make every callback a fetch.
-const JWKS_REFETCH_INTERVAL: Duration = Duration::from_secs(10);
-/// How long discovery and the JWKS are kept when their responses carry no `Cache-Control:
-/// max-age` (seconds).
-const DEFAULT_METADATA_LIFETIME_SECS: i64 = 3600;
-/// The longest a `max-age` keeps them: 24 hours.
-const MAX_METADATA_LIFETIME_SECS: i64 = 86_400;
-/// The shortest: a provider that answers `no-cache`, `no-store` or `max-age=0` is still asked
-/// at most once a minute.
-const MIN_METADATA_LIFETIME_SECS: i64 = 60;
-/// After a refresh that failed, the stale copy serves this long before the next try.
-const REFRESH_RETRY_SECS: i64 = 60;
-
-type BoxedFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;
-
-/// A failure of the HTTP client talking to the upstream provider.
-#[derive(Debug, thiserror::Error)]
-#[error("upstream request failed: {0}")]
-pub struct UpstreamHttpError(pub String);
-
-/// The HTTP client for the upstream provider's discovery, JWKS and token endpoints. The default
-/// ([`ReqwestHttp`]) follows no redirects and times out; tests substitute their own provider.
-#[async_trait]
-pub trait UpstreamHttp: Send + Sync + 'static {
-    /// Sends one request and returns the whole response.
-    async fn send(
-        &self,
-        request: http::Request<Vec<u8>>,
-    ) -> Result<http::Response<Vec<u8>>, UpstreamHttpError>;
-}
-
-/// [`UpstreamHttp`] over `reqwest` (rustls): no redirects (the `openidconnect` crate's advice,
-/// against SSRF), 5 s to connect, 10 s per request, bodies up to 1 MiB.
-#[derive(Clone, Debug)]
-pub struct ReqwestHttp {
-    client: reqwest::Client,
-}
-
-impl ReqwestHttp {
-    /// A client with the limits above.
-    pub fn new() -> Result<Self, UpstreamHttpError> {
-        let client = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .connect_timeout(Duration::from_secs(5))
-            .timeout(Duration::from_secs(10))
-            .build()
-            .map_err(|e| UpstreamHttpError(e.to_string()))?;
-        Ok(Self { client })
-    }
-}
-
-#[async_trait]
-impl UpstreamHttp for ReqwestHttp {
-    async fn send(
-        &self,
-        request: http::Request<Vec<u8>>,
-    ) -> Result<http::Response<Vec<u8>>, UpstreamHttpError> {
-        let failed = |e: reqwest::Error| UpstreamHttpError(e.without_url().to_string());
-        let (parts, body) = request.into_parts();
-        let mut response = self
-            .client
-            .request(parts.method, parts.uri.to_string())
-            .headers(parts.headers)
-            .body(body)
-            .send()
-            .await
-            .map_err(failed)?;
-        let mut answer = http::Response::builder().status(response.status());
-        if let Some(headers) = answer.headers_mut() {
-            *headers = response.headers().clone();
-        }
-        let mut body = Vec::new();
-        while let Some(chunk) = response.chunk().await.map_err(failed)? {
-            if body.len() + chunk.len() > MAX_RESPONSE_BYTES {
-                return Err(UpstreamHttpError("response body too large".into()));
-            }
-            body.extend_from_slice(&chunk);
-        }
-        answer
-            .body(body)
-            .map_err(|e| UpstreamHttpError(e.to_string()))
-    }
-}
-
-/// [`UpstreamHttp`] as `openidconnect`'s client. A named type rather than a closure: its boxed
-/// `Send` future keeps the handlers' futures `Send` (axum requires it), which the compiler cannot
-/// prove through a closure's higher-ranked bounds. It also notes the shortest cache lifetime
-/// (`Cache-Control`) of the responses it saw, for discovery and the JWKS.
-struct HttpAdapter {
-    http: Arc<dyn UpstreamHttp>,
-    lifetime: std::sync::Mutex<Option<i64>>,
-}
-
-impl HttpAdapter {
-    fn new(http: &Arc<dyn UpstreamHttp>) -> Self {
-        Self {
-            http: Arc::clone(http),
-            lifetime: std::sync::Mutex::new(None),
-        }
-    }
-
-    /// The shortest cache lifetime of the responses so far (the default if none).
-    fn lifetime(&self) -> i64 {
-        self.lifetime
-            .lock()
-            .ok()
-            .and_then(|l| *l)
-            .unwrap_or(DEFAULT_METADATA_LIFETIME_SECS)
-    }
-}
-
-impl<'c> openidconnect::AsyncHttpClient<'c> for HttpAdapter {
-    type Error = UpstreamHttpError;
-    type Future = BoxedFuture<'c, Result<HttpResponse, UpstreamHttpError>>;
-
-    fn call(&'c self, request: HttpRequest) -> Self::Future {
-        Box::pin(async move {
-            let response = self.http.send(request).await?;
-            let seen = cache_lifetime(response.headers());
-            if let Ok(mut lifetime) = self.lifetime.lock() {
-                *lifetime = Some(lifetime.map_or(seen, |l| l.min(seen)));
-            }
-            Ok(response)
-        })
-    }
-}
-
-/// How long a response may be kept, from its `Cache-Control` (RFC 9111 §5.2.2): `max-age`
-/// seconds, none for `no-cache` or `no-store`, `DEFAULT_METADATA_LIFETIME_SECS` without
-/// either (or with a `max-age` that is not a number); always within
-/// `MIN_METADATA_LIFETIME_SECS ..= MAX_METADATA_LIFETIME_SECS`.
-fn cache_lifetime(headers: &http::HeaderMap) -> i64 {
-    let mut max_age: Option<u64> = None;
-    let mut uncached = false;
-    let directives = headers
-        .get_all(http::header::CACHE_CONTROL)
-        .iter()
-        .filter_map(|value| value.to_str().ok())
-        .flat_map(|value| value.split(','));
-    for directive in directives {
-        let (name, argument) = match directive.split_once('=') {
-            Some((name, argument)) => (name.trim(), Some(argument.trim().trim_matches('"'))),
-            None => (directive.trim(), None),
-        };
-        if name.eq_ignore_ascii_case("no-cache") || name.eq_ignore_ascii_case("no-store") {
-            uncached = true;
-        } else if name.eq_ignore_ascii_case("max-age")
-            && let Some(secs) = argument.and_then(|a| a.parse::<u64>().ok())
-        {
-            max_age = Some(max_age.map_or(secs, |m| m.min(secs)));
-        }
-    }
-    let secs = match (uncached, max_age) {
-        (true, _) => 0,
-        (false, Some(secs)) => i64::try_from(secs).unwrap_or(i64::MAX),
-        (false, None) => DEFAULT_METADATA_LIFETIME_SECS,
-    };
-    secs.clamp(MIN_METADATA_LIFETIME_SECS, MAX_METADATA_LIFETIME_SECS)
-}
 
 /// Why an [`UpstreamProvider`] cannot be built.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -293,18 +134,7 @@ struct Inner {
     email_link_needs_password: bool,
     new_user_scopes: Scopes,
     http: Arc<dyn UpstreamHttp>,
-    clock: Arc<dyn Clock>,
-    metadata: RwLock<Option<Cached>>,
-    /// Held by the one login that refreshes expired metadata.
-    refreshing: Mutex<()>,
-    last_jwks_fetch: Mutex<Option<Instant>>,
-}
-
-/// Discovery with its JWKS, and until when it is fresh (unix seconds).
-#[derive(Clone)]
-struct Cached {
-    metadata: Arc<CoreProviderMetadata>,
-    expires_at: i64,
+    metadata: MetadataCache,
 }
 
 impl fmt::Debug for UpstreamProvider {
@@ -430,13 +260,13 @@ impl UpstreamProviderBuilder {
         if self.client_id.is_empty() {
             return Err(UpstreamConfigError::ClientId);
         }
+        let issuer = IssuerUrl::new(self.issuer).map_err(|_| UpstreamConfigError::IssuerUrl)?;
         let http = match self.http {
             Some(http) => http,
             None => Arc::new(ReqwestHttp::new().map_err(|e| UpstreamConfigError::Http(e.0))?),
         };
         Ok(UpstreamProvider {
             inner: Arc::new(Inner {
-                issuer: IssuerUrl::new(self.issuer).map_err(|_| UpstreamConfigError::IssuerUrl)?,
                 client_id: ClientId::new(self.client_id),
                 client_secret: self.client_secret,
                 name: self.name.unwrap_or(host),
@@ -444,11 +274,13 @@ impl UpstreamProviderBuilder {
                 link_by_email: self.link_by_email,
                 email_link_needs_password: self.email_link_needs_password,
                 new_user_scopes: self.new_user_scopes,
+                metadata: MetadataCache::new(
+                    issuer.clone(),
+                    Arc::clone(&http),
+                    self.clock.unwrap_or_else(|| Arc::new(SystemClock)),
+                ),
+                issuer,
                 http,
-                clock: self.clock.unwrap_or_else(|| Arc::new(SystemClock)),
-                metadata: RwLock::new(None),
-                refreshing: Mutex::new(()),
-                last_jwks_fetch: Mutex::new(None),
             }),
         })
     }
@@ -506,67 +338,6 @@ impl UpstreamProvider {
         &self.inner.new_user_scopes
     }
 
-    fn now(&self) -> i64 {
-        self.inner.clock.now().unix_timestamp()
-    }
-
-    /// The provider's metadata (discovery and its JWKS), kept as long as their `Cache-Control`
-    /// allows (see `cache_lifetime`). Once it has expired, the next login refreshes it; logins
-    /// meanwhile use the stale copy instead of waiting, and so do all logins for a while if the
-    /// refresh fails. Only the first discovery (nothing to fall back on) makes logins wait,
-    /// and fail if it fails.
-    async fn metadata(&self) -> Result<Arc<CoreProviderMetadata>, UpstreamError> {
-        let cached = self.inner.metadata.read().await.clone();
-        if let Some(cached) = &cached
-            && self.now() < cached.expires_at
-        {
-            return Ok(Arc::clone(&cached.metadata));
-        }
-        let _refreshing = match (&cached, self.inner.refreshing.try_lock()) {
-            (_, Ok(guard)) => guard,
-            (Some(stale), Err(_)) => return Ok(Arc::clone(&stale.metadata)),
-            (None, Err(_)) => self.inner.refreshing.lock().await,
-        };
-        // Another login may have refreshed it while this one waited for the lock.
-        if let Some(current) = self.inner.metadata.read().await.as_ref()
-            && self.now() < current.expires_at
-        {
-            return Ok(Arc::clone(&current.metadata));
-        }
-        match (self.discover().await, cached) {
-            (Ok(fresh), _) => Ok(fresh),
-            (Err(_), Some(stale)) => {
-                tracing::warn!(
-                    issuer = %self.inner.issuer.as_str(),
-                    "upstream discovery refresh failed; using the cached copy for now"
-                );
-                let retry_at = self.now() + REFRESH_RETRY_SECS;
-                if let Some(current) = self.inner.metadata.write().await.as_mut() {
-                    current.expires_at = retry_at;
-                }
-                Ok(stale.metadata)
-            }
-            (Err(error), None) => Err(error),
-        }
-    }
-
-    /// Fetches discovery and the JWKS, and caches them for the shorter of their lifetimes.
-    async fn discover(&self) -> Result<Arc<CoreProviderMetadata>, UpstreamError> {
-        let send = HttpAdapter::new(&self.inner.http);
-        let discovered = CoreProviderMetadata::discover_async(self.inner.issuer.clone(), &send)
-            .await
-            .map_err(|e| {
-                tracing::warn!(issuer = %self.inner.issuer.as_str(), error = %e, "upstream discovery failed");
-                UpstreamError::Unreachable
-            })?;
-        let discovered = Arc::new(discovered);
-        *self.inner.metadata.write().await = Some(Cached {
-            metadata: Arc::clone(&discovered),
-            expires_at: self.now().saturating_add(send.lifetime()),
-        });
-        Ok(discovered)
-    }
-
     fn client(
         &self,
         metadata: &CoreProviderMetadata,
@@ -594,7 +365,7 @@ impl UpstreamProvider {
         fresh_login: bool,
         max_age: Option<u64>,
     ) -> Result<UpstreamRedirect, UpstreamError> {
-        let metadata = self.metadata().await?;
+        let metadata = self.inner.metadata.get().await?;
         let client = self.client(&metadata, redirect_uri)?;
         let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
         let mut request = client
@@ -629,7 +400,7 @@ impl UpstreamProvider {
         pkce_verifier: &str,
         nonce: &str,
     ) -> Result<UpstreamIdentity, UpstreamError> {
-        let metadata = self.metadata().await?;
+        let metadata = self.inner.metadata.get().await?;
         let client = self.client(&metadata, redirect_uri)?;
         let send = HttpAdapter::new(&self.inner.http);
         let request = client
@@ -661,7 +432,7 @@ impl UpstreamProvider {
             )) => {
                 // Signed with a key the cached JWKS lacks: the provider may have rotated. Fetch
                 // the JWKS again (at most once per interval) and verify once more.
-                let metadata = self.refetch_jwks(&metadata, &send).await?;
+                let metadata = self.inner.metadata.refetch_jwks(&metadata, &send).await?;
                 let client = self.client(&metadata, redirect_uri)?;
                 let identity = id_token
                     .claims(&verifier(&client), &nonce)
@@ -689,39 +460,6 @@ impl UpstreamProvider {
                 Ok(identity)
             }
         }
-    }
-
-    async fn refetch_jwks(
-        &self,
-        stale: &Arc<CoreProviderMetadata>,
-        send: &HttpAdapter,
-    ) -> Result<Arc<CoreProviderMetadata>, UpstreamError> {
-        let mut last = self.inner.last_jwks_fetch.lock().await;
-        if last.is_some_and(|at| at.elapsed() < JWKS_REFETCH_INTERVAL) {
-            // Fetched moments ago (by this login or another): use what is cached now.
-            let current = self.inner.metadata.read().await.clone();
-            return match current {
-                Some(current) if !Arc::ptr_eq(&current.metadata, stale) => Ok(current.metadata),
-                _ => Err(UpstreamError::InvalidIdToken("signed by an unknown key")),
-            };
-        }
-        // Counted before the fetch: a JWKS endpoint that fails is not asked again at once.
-        *last = Some(Instant::now());
-        let jwks = CoreJsonWebKeySet::fetch_async(stale.jwks_uri(), send)
-            .await
-            .map_err(|_| UpstreamError::Unreachable)?;
-        let renewed = Arc::new(stale.as_ref().clone().set_jwks(jwks));
-        // The new keys, under the cached discovery's expiry.
-        let mut cached = self.inner.metadata.write().await;
-        let expires_at = cached.as_ref().map_or_else(
-            || self.now().saturating_add(DEFAULT_METADATA_LIFETIME_SECS),
-            |c| c.expires_at,
-        );
-        *cached = Some(Cached {
-            metadata: Arc::clone(&renewed),
-            expires_at,
-        });
-        Ok(renewed)
     }
 }
 

@@ -91,6 +91,27 @@ pub struct BrowserSession {
     pub epoch: u64,
     /// When the session ends (unix seconds).
     pub expires_at: i64,
+    /// The native apps' clients (public, loopback redirect) the user confirmed on this session:
+    /// only these get codes without a page (RFC 8252 §8.6). At most
+    /// [`BrowserSession::MAX_CONFIRMED_CLIENTS`], the oldest dropped first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub confirmed_clients: Vec<String>,
+}
+
+impl BrowserSession {
+    /// How many confirmed clients a session remembers.
+    pub const MAX_CONFIRMED_CLIENTS: usize = 32;
+
+    /// Records that the user confirmed `client_id` on this session.
+    pub fn confirm_client(&mut self, client_id: &str) {
+        if self.confirmed_clients.iter().any(|c| c == client_id) {
+            return;
+        }
+        if self.confirmed_clients.len() >= Self::MAX_CONFIRMED_CLIENTS {
+            self.confirmed_clients.remove(0);
+        }
+        self.confirmed_clients.push(client_id.to_owned());
+    }
 }
 
 /// An `/authorize` request waiting for the login or consent form. The form carries its id and

@@ -13,7 +13,9 @@ use super::{
 };
 use crate::password::PasswordHash;
 
-pub use super::memory_provider::{MemoryAuthorizationStore, MemoryClientStore};
+pub use super::memory_provider::{
+    DEFAULT_RECORDS_PER_KIND, MemoryAuthorizationStore, MemoryClientStore, RecordCounts,
+};
 
 /// Pruning runs once a map grows past this many entries, so an attacker spraying usernames or
 /// tokens cannot grow memory without bound.
@@ -403,6 +405,21 @@ impl LoginThrottle for MemoryThrottle {
             window.attempts += 1;
         }
         Ok(policy.admission(window.start, window.attempts, now))
+    }
+
+    async fn release(
+        &self,
+        key: &str,
+        now: i64,
+        _policy: ThrottlePolicy,
+    ) -> Result<(), StoreError> {
+        let mut windows = lock(&self.windows, "login throttle")?;
+        if let Some(window) = windows.by_key.get_mut(key)
+            && now < window.end
+        {
+            window.attempts = window.attempts.saturating_sub(1);
+        }
+        Ok(())
     }
 
     async fn clear(&self, key: &str) -> Result<(), StoreError> {

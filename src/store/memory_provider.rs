@@ -7,6 +7,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use async_trait::async_trait;
 
 use super::StoreError;
+use super::expiring_map::ExpiringMap;
 use super::memory::lock;
 use super::{
     AuthorizationStore, BrowserSession, Client, ClientStore, CodeGrant, CodeRedemption,
@@ -14,9 +15,9 @@ use super::{
 };
 use crate::token::Scopes;
 
-/// Expired records are swept once a map holds this many, so a flood of `/authorize` requests
-/// cannot grow memory without bound.
-const SWEEP_THRESHOLD: usize = 10_000;
+/// How many records of each kind (codes, sessions, pending requests, upstream logins) the store
+/// holds by default; past it the oldest go first.
+pub const DEFAULT_RECORDS_PER_KIND: usize = 20_000;
 
 /// How long a spent code is remembered after it expires, to recognise a late replay.
 pub(crate) const SPENT_CODE_MEMORY_SECS: i64 = 600;
@@ -80,40 +81,94 @@ impl ClientStore for MemoryClientStore {
     }
 }
 
-/// Codes, browser sessions, pending requests and consent in maps.
-#[derive(Debug, Default)]
+/// Codes, browser sessions, pending requests and consent in maps. The short-lived records are
+/// bounded: each kind holds at most [`DEFAULT_RECORDS_PER_KIND`] (or the number given to
+/// [`Self::with_capacity`]), expired ones are dropped as new ones arrive, and a full map drops
+/// its oldest record, in constant time per write. A flood that outruns the authorization
+/// endpoint's [`PendingLimits`](crate::provider::PendingLimits) (many addresses) then costs the
+/// oldest unanswered forms, never unbounded memory. Consents and identity links are not
+/// short-lived and are not bounded.
 pub struct MemoryAuthorizationStore {
-    codes: Mutex<HashMap<String, (CodeGrant, bool)>>,
-    sessions: Mutex<HashMap<String, BrowserSession>>,
-    pending: Mutex<HashMap<String, PendingAuthorization>>,
+    codes: Mutex<ExpiringMap<(CodeGrant, bool)>>,
+    sessions: Mutex<ExpiringMap<BrowserSession>>,
+    pending: Mutex<ExpiringMap<PendingAuthorization>>,
     consents: Mutex<HashMap<(String, String), Scopes>>,
-    upstream_logins: Mutex<HashMap<String, UpstreamLoginState>>,
+    upstream_logins: Mutex<ExpiringMap<UpstreamLoginState>>,
     /// (issuer, subject) to (user id, when linked), ordered so a user's links list in order.
     identity_links: Mutex<BTreeMap<(String, String), (String, i64)>>,
 }
 
+/// How many records of each kind a [`MemoryAuthorizationStore`] holds now.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RecordCounts {
+    /// Authorization codes, spent ones still remembered included.
+    pub codes: usize,
+    /// Browser sessions.
+    pub sessions: usize,
+    /// Pending requests (login and consent forms).
+    pub pending: usize,
+    /// Logins under way at an upstream provider.
+    pub upstream_logins: usize,
+}
+
 impl MemoryAuthorizationStore {
-    /// An empty store.
+    /// An empty store with the default bound.
     pub fn new() -> Self {
-        Self::default()
+        Self::with_capacity(DEFAULT_RECORDS_PER_KIND)
+    }
+
+    /// An empty store holding at most `records_per_kind` codes, sessions, pending requests and
+    /// upstream logins each.
+    pub fn with_capacity(records_per_kind: usize) -> Self {
+        Self {
+            codes: Mutex::new(ExpiringMap::new(records_per_kind)),
+            sessions: Mutex::new(ExpiringMap::new(records_per_kind)),
+            pending: Mutex::new(ExpiringMap::new(records_per_kind)),
+            consents: Mutex::default(),
+            upstream_logins: Mutex::new(ExpiringMap::new(records_per_kind)),
+            identity_links: Mutex::default(),
+        }
+    }
+
+    /// How many short-lived records the store holds now (for metrics, and the tests that
+    /// hold it to its bound).
+    pub fn record_counts(&self) -> Result<RecordCounts, StoreError> {
+        let name = "authorization store";
+        Ok(RecordCounts {
+            codes: lock(&self.codes, name)?.len(),
+            sessions: lock(&self.sessions, name)?.len(),
+            pending: lock(&self.pending, name)?.len(),
+            upstream_logins: lock(&self.upstream_logins, name)?.len(),
+        })
     }
 }
 
-fn sweep<V>(map: &mut HashMap<String, V>, expires_at: impl Fn(&V) -> i64) {
-    if map.len() >= SWEEP_THRESHOLD {
-        let now = now();
-        map.retain(|_, v| expires_at(v) >= now);
+impl Default for MemoryAuthorizationStore {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl std::fmt::Debug for MemoryAuthorizationStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The records are credentials' digests and users' grants: only their numbers.
+        f.debug_struct("MemoryAuthorizationStore")
+            .field("records", &self.record_counts().ok())
+            .finish_non_exhaustive()
     }
 }
 
 #[async_trait]
 impl AuthorizationStore for MemoryAuthorizationStore {
     async fn put_code(&self, digest: &str, grant: &CodeGrant) -> Result<(), StoreError> {
-        let mut codes = lock(&self.codes, "authorization store")?;
-        sweep(&mut codes, |(g, _)| {
-            g.expires_at.saturating_add(SPENT_CODE_MEMORY_SECS)
-        });
-        codes.insert(digest.to_owned(), (grant.clone(), false));
+        let expires_at = grant.expires_at.saturating_add(SPENT_CODE_MEMORY_SECS);
+        lock(&self.codes, "authorization store")?.insert(
+            digest,
+            (grant.clone(), false),
+            expires_at,
+            now(),
+        );
         Ok(())
     }
 
@@ -130,9 +185,12 @@ impl AuthorizationStore for MemoryAuthorizationStore {
     }
 
     async fn put_session(&self, digest: &str, session: &BrowserSession) -> Result<(), StoreError> {
-        let mut sessions = lock(&self.sessions, "authorization store")?;
-        sweep(&mut sessions, |s| s.expires_at);
-        sessions.insert(digest.to_owned(), session.clone());
+        lock(&self.sessions, "authorization store")?.insert(
+            digest,
+            session.clone(),
+            session.expires_at,
+            now(),
+        );
         Ok(())
     }
 
@@ -152,9 +210,12 @@ impl AuthorizationStore for MemoryAuthorizationStore {
         digest: &str,
         pending: &PendingAuthorization,
     ) -> Result<(), StoreError> {
-        let mut map = lock(&self.pending, "authorization store")?;
-        sweep(&mut map, |p| p.expires_at);
-        map.insert(digest.to_owned(), pending.clone());
+        lock(&self.pending, "authorization store")?.insert(
+            digest,
+            pending.clone(),
+            pending.expires_at,
+            now(),
+        );
         Ok(())
     }
 
@@ -195,9 +256,12 @@ impl AuthorizationStore for MemoryAuthorizationStore {
         digest: &str,
         login: &UpstreamLoginState,
     ) -> Result<(), StoreError> {
-        let mut map = lock(&self.upstream_logins, "authorization store")?;
-        sweep(&mut map, |l| l.expires_at);
-        map.insert(digest.to_owned(), login.clone());
+        lock(&self.upstream_logins, "authorization store")?.insert(
+            digest,
+            login.clone(),
+            login.expires_at,
+            now(),
+        );
         Ok(())
     }
 

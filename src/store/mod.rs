@@ -12,6 +12,7 @@ mod authorization;
 #[cfg(any(feature = "sqlite", feature = "postgres", feature = "redis"))]
 mod bounded;
 mod client;
+mod expiring_map;
 pub mod memory;
 mod memory_provider;
 mod open;

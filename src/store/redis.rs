@@ -57,6 +57,18 @@ redis.call('EXPIRE', KEYS[1], ttl)
 return {start, count}
 ";
 
+/// Gives back one attempt of the window still running at ARGV[1] (ARGV[2] seconds long).
+const RELEASE: &str = r"
+local now = tonumber(ARGV[1])
+local window = tonumber(ARGV[2])
+local start = tonumber(redis.call('HGET', KEYS[1], 'start'))
+local count = tonumber(redis.call('HGET', KEYS[1], 'failures'))
+if start and count and count > 0 and now < start + window then
+  redis.call('HINCRBY', KEYS[1], 'failures', -1)
+end
+return 0
+";
+
 /// The epoch (created from ARGV[1] if missing) and the user's generation, in one step.
 /// Returns {epoch, generation, created}.
 const ISSUANCE: &str = r"
@@ -77,6 +89,7 @@ pub struct RedisStore {
     prefix: String,
     timeout: Duration,
     attempt: Script,
+    release: Script,
     issuance: Script,
 }
 
@@ -126,6 +139,7 @@ impl RedisStore {
             prefix: prefix.to_owned(),
             timeout,
             attempt: Script::new(ATTEMPT),
+            release: Script::new(RELEASE),
             issuance: Script::new(ISSUANCE),
         };
         store.refuse_evicting_server().await?;
@@ -400,6 +414,20 @@ impl LoginThrottle for RedisStore {
         })
         .await?;
         Ok(policy.admission(start, count, now))
+    }
+
+    async fn release(&self, key: &str, now: i64, policy: ThrottlePolicy) -> Result<(), StoreError> {
+        let mut connection = self.connection.clone();
+        let mut invocation = self.release.key(self.key("throttle", key));
+        invocation.arg(now).arg(policy.window_secs);
+        bounded(NAME, self.timeout, async move {
+            let _: i64 = invocation
+                .invoke_async(&mut connection)
+                .await
+                .map_err(unavailable)?;
+            Ok(())
+        })
+        .await
     }
 
     async fn clear(&self, key: &str) -> Result<(), StoreError> {

@@ -595,6 +595,30 @@ macro_rules! sql_store {
                 Ok(policy.admission(start, u64::try_from(count).unwrap_or(0), now))
             }
 
+            async fn release(
+                &self,
+                key: &str,
+                now: i64,
+                policy: ThrottlePolicy,
+            ) -> Result<(), StoreError> {
+                bounded(NAME, self.timeout, async {
+                    sqlx::query(
+                        "UPDATE login_failures SET failures = failures - 1 \
+                         WHERE key = $1 AND failures > 0 AND $2 < window_start + $3",
+                    )
+                    .bind(key)
+                    .bind(now)
+                    .bind(window_secs(policy))
+                    .execute(&self.pool)
+                    .await
+                    .map_err(unavailable)?;
+                    Ok(())
+                })
+                .await?;
+                self.after_write().await;
+                Ok(())
+            }
+
             async fn clear(&self, key: &str) -> Result<(), StoreError> {
                 bounded(NAME, self.timeout, async {
                     sqlx::query("DELETE FROM login_failures WHERE key = $1")

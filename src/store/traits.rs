@@ -375,6 +375,13 @@ pub trait LoginThrottle: Send + Sync + 'static {
         now: i64,
         policy: ThrottlePolicy,
     ) -> Result<Admission, StoreError>;
+    /// Gives back one attempt counted for `key` in the window still running at `now` (a login
+    /// from that address that succeeded), so a busy address behind NAT spends its budget only
+    /// on failures. Nothing happens once the window has ended or with nothing counted. A
+    /// success at a window's very end may give its slot to the next window; a failed attempt
+    /// is never given back, so failed guesses per window stay within the budget plus the
+    /// logins that knew the password.
+    async fn release(&self, key: &str, now: i64, policy: ThrottlePolicy) -> Result<(), StoreError>;
     /// Forgets `key`'s attempts (after a successful login).
     async fn clear(&self, key: &str) -> Result<(), StoreError>;
 }

@@ -432,6 +432,34 @@ impl TokenCodec {
         self.sign(key, claims, header)
     }
 
+    /// Signs `claims` with the active key under the JOSE `typ` `typ`: the tokens this crate
+    /// makes for itself (device cookies), never accepted where another `typ` is expected.
+    #[cfg(feature = "provider")]
+    pub(super) fn sign_typed<C: Serialize>(
+        &self,
+        claims: &C,
+        typ: &str,
+    ) -> Result<String, TokenError> {
+        let key = self.inner.keys.active();
+        self.sign(key, claims, &encoded_header(key, typ))
+    }
+
+    /// The payload of `token` if it is signed with one of the key set's keys and typed `typ`
+    /// exactly. Claims are the caller's to check.
+    pub(super) fn verified_payload(&self, token: &str, typ: &str) -> Result<Vec<u8>, TokenError> {
+        verify::signed_payload(
+            token,
+            self.inner.max_token_bytes,
+            |t| t == typ,
+            |kid| {
+                self.inner
+                    .keys
+                    .get(kid)
+                    .map(|key| (key.algorithm(), &key.decoding))
+            },
+        )
+    }
+
     fn sign<C: Serialize>(
         &self,
         key: &SigningKey,

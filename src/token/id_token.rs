@@ -7,6 +7,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Deserialize, Serialize};
 
+use super::{TokenCodec, TokenError, Verified};
 use crate::keys::KeyAlgorithm;
 
 /// The JOSE `typ` of id_tokens.
@@ -45,6 +46,25 @@ pub fn at_hash(access_token: &str, algorithm: KeyAlgorithm) -> String {
     let digest = digest::digest(hash, access_token.as_bytes());
     let bytes = digest.as_ref();
     URL_SAFE_NO_PAD.encode(&bytes[..bytes.len() / 2])
+}
+
+impl TokenCodec {
+    /// Validates an id_token this codec issued, presented back as an `id_token_hint` (OpenID
+    /// RP-Initiated Logout 1.0 §2): the signature with one of the key set's keys, `typ: JWT`,
+    /// and `iss`. Its expiry is not checked, as §2 allows: a user's browser session may well
+    /// outlive the id_token the client was given at login.
+    pub fn validate_id_token_hint(
+        &self,
+        token: &str,
+    ) -> Result<Verified<IdTokenClaims>, TokenError> {
+        let payload = self.verified_payload(token, ID_TOKEN_TYP)?;
+        let claims: IdTokenClaims = serde_json::from_slice(&payload)
+            .map_err(|_| TokenError::Malformed("claims are not valid id_token claims"))?;
+        if claims.iss != self.issuer() {
+            return Err(TokenError::WrongIssuer);
+        }
+        Ok(Verified::new(claims))
+    }
 }
 
 #[cfg(test)]

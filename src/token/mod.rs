@@ -8,6 +8,8 @@
 
 mod claims;
 mod codec;
+#[cfg(feature = "provider")]
+mod device;
 mod id_token;
 mod jwks_verifier;
 mod refresh;

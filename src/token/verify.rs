@@ -57,7 +57,7 @@ fn b64_decode(part: &str, what: &'static str) -> Result<Vec<u8>, TokenError> {
 pub(super) fn signed_payload<'k>(
     token: &str,
     max_token_bytes: usize,
-    typ_ok: fn(&str) -> bool,
+    typ_ok: impl Fn(&str) -> bool,
     key: impl FnOnce(&str) -> Option<(KeyAlgorithm, &'k DecodingKey)>,
 ) -> Result<Vec<u8>, TokenError> {
     if token.len() > max_token_bytes {

@@ -7,7 +7,7 @@ use crate::client::{Client, Reply, decode_jwt, enc, tokens};
 use crate::fixture::Fixture;
 use crate::server::Server;
 use crate::user_agent::{
-    Clients, Pkce, UserAgent, WEB_REDIRECT, authorize_query, basic, location_params,
+    Clients, Pkce, UserAgent, WEB_REDIRECT, authorize_query, basic, hidden, location_params,
 };
 
 async fn start(bin: &Path, extra: &[&str]) -> (Fixture, Clients, Server) {
@@ -108,9 +108,36 @@ pub async fn code_flow_with_pkce_for_a_public_client(bin: &Path) {
     assert_eq!(page.status, 200, "{}", page.text());
     assert_page_headers(&page);
     assert!(page.text().contains("Single Page"), "client named");
-    let done = agent
-        .log_in(&page, &fixture.alice.username, fixture.alice.password)
+    let logged_in = agent
+        .submit_login(&page, &fixture.alice.username, fixture.alice.password)
         .await;
+    // The session cookie: HttpOnly, SameSite=Lax, Path=/, not Secure over http.
+    let cookie = set_cookie(&logged_in, "tokenward_session");
+    for flag in ["HttpOnly", "SameSite=Lax", "Path=/"] {
+        assert!(cookie.contains(flag), "{flag} in {cookie}");
+    }
+    assert!(!cookie.contains("Secure"), "{cookie}");
+    // `spa` is public on a loopback URI: any app on the device could send its client_id, so
+    // even first-party it is confirmed once per browser session (RFC 8252 §8.6), and until
+    // then prompt=none is interaction_required.
+    assert_eq!(logged_in.status, 200, "{}", logged_in.text());
+    assert!(
+        logged_in.text().contains("id=\"native-app\""),
+        "{}",
+        logged_in.text()
+    );
+    let silent = agent
+        .get(&authorize_query(
+            "spa",
+            SPA_ON_PORT,
+            "items:read",
+            "st0",
+            &pkce,
+            "&prompt=none",
+        ))
+        .await;
+    assert_eq!(location_params(&silent)["error"], "interaction_required");
+    let done = agent.decide(&logged_in, "allow").await;
     assert_eq!(done.status, 303, "{}", done.text());
     let location = done.header("location").unwrap();
     assert!(
@@ -120,12 +147,6 @@ pub async fn code_flow_with_pkce_for_a_public_client(bin: &Path) {
     let params = location_params(&done);
     assert_eq!(params["state"], "st");
     assert_eq!(params["iss"], issuer, "RFC 9207 iss");
-    // The session cookie: HttpOnly, SameSite=Lax, Path=/, not Secure over http.
-    let cookie = set_cookie(&done, "tokenward_session");
-    for flag in ["HttpOnly", "SameSite=Lax", "Path=/"] {
-        assert!(cookie.contains(flag), "{flag} in {cookie}");
-    }
-    assert!(!cookie.contains("Secure"), "{cookie}");
     assert!(params["code"].len() >= 22, "at least 128 bits");
 
     let issued = tokens(exchange(&client, &params["code"], &pkce, "spa").await);
@@ -185,8 +206,24 @@ pub async fn code_flow_with_pkce_for_a_public_client(bin: &Path) {
     assert_eq!(done.status, 303);
     assert_ne!(agent.cookie("tokenward_session").unwrap(), first_session);
 
-    // Logout ends the browser session: the login page again.
-    let bye = agent.get("/logout").await;
+    // Logout without an id_token_hint asks first (a link on another site must not sign the
+    // user out); the confirmed form ends the browser session: the login page again.
+    let ask = agent.get("/logout").await;
+    assert_eq!(ask.status, 200);
+    assert_page_headers(&ask);
+    assert!(
+        agent.cookie("tokenward_session").is_some(),
+        "asking ends nothing"
+    );
+    let forged = agent.post_form("/logout", &[("csrf", "forged")]).await;
+    assert_eq!(
+        forged.status, 200,
+        "a forged confirmation gets the question again"
+    );
+    assert!(agent.cookie("tokenward_session").is_some());
+    let bye = agent
+        .post_form("/logout", &[("csrf", &hidden(&ask.text(), "csrf"))])
+        .await;
     assert_eq!(bye.status, 200);
     assert_page_headers(&bye);
     assert!(agent.cookie("tokenward_session").is_none());

@@ -97,8 +97,20 @@ impl UserAgent {
         .await
     }
 
-    /// Submits the login form of `page` (the login page) with these credentials.
+    /// Submits the login form of `page` (the login page) with these credentials, and, where the
+    /// server then asks to confirm a native app's client (RFC 8252 §8.6: `spa`, a public client
+    /// on a loopback redirect URI, the first time in this browser session), allows it: the
+    /// answer is what the client's flow goes on with. [`Self::submit_login`] stops before.
     pub async fn log_in(&self, page: &Reply, username: &str, password: &str) -> Reply {
+        let answer = self.submit_login(page, username, password).await;
+        if answer.status == 200 && answer.text().contains("id=\"native-app\"") {
+            return self.decide(&answer, "allow").await;
+        }
+        answer
+    }
+
+    /// Submits the login form of `page` with these credentials, and nothing more.
+    pub async fn submit_login(&self, page: &Reply, username: &str, password: &str) -> Reply {
         let html = page.text();
         let pending = hidden(&html, "pending");
         let csrf = hidden(&html, "csrf");

@@ -44,7 +44,8 @@ pub struct Config {
           value_parser = clap::value_parser!(u64).range(1..=31_536_000))]
     pub refresh_ttl: u64,
 
-    /// Failed password attempts per username per window before 429.
+    /// Failed password attempts per username from one client address per window before 429
+    /// (ten times as many from all addresses lock the username everywhere).
     #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..))]
     pub max_failed_logins: u32,
 
@@ -52,8 +53,8 @@ pub struct Config {
     #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=86_400))]
     pub throttle_window: u64,
 
-    /// Login attempts (successful ones included) per client address per window before 429,
-    /// whatever usernames it tries. Behind a reverse proxy, also pass --trusted-proxy, or every
+    /// Login attempts per client address per window before 429, whatever usernames it tries
+    /// (counted before the check; a successful login gives its attempt back). Behind a reverse proxy, also pass --trusted-proxy, or every
     /// client counts as the proxy.
     #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..))]
     pub max_logins_per_client: u32,

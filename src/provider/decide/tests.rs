@@ -69,6 +69,18 @@ struct Case {
     /// The session's `auth_time`.
     session_at: i64,
     consented: Option<&'static str>,
+    native_app: App,
+}
+
+/// Which app the client is.
+#[derive(Clone, Copy, Debug)]
+enum App {
+    /// A confidential client, or one redirecting to https.
+    Web,
+    /// A public client redirecting to a loopback URI, not confirmed on this browser's session.
+    NativeUnconfirmed,
+    /// The same, confirmed on this session.
+    NativeConfirmed,
 }
 
 /// A third-party client asking a live session's user for scopes they have.
@@ -83,6 +95,7 @@ const BASE: Case = Case {
     session: Sess::Live,
     session_at: SESSION_AT,
     consented: None,
+    native_app: App::Web,
 };
 
 /// [`BASE`] for a first-party client.
@@ -106,6 +119,7 @@ fn run(case: &Case) -> Next {
             Sess::EndsNow => NOW,
             _ => NOW + 3600,
         },
+        confirmed_clients: Vec::new(),
     };
     let account = Account {
         user_id: "u1",
@@ -159,6 +173,8 @@ fn run(case: &Case) -> Next {
         client: ClientView {
             first_party: case.first_party,
             scopes: &registered,
+            impersonable: !matches!(case.native_app, App::Web),
+            confirmed_here: matches!(case.native_app, App::NativeConfirmed),
         },
         step,
         consented: consented.as_ref(),
@@ -352,6 +368,30 @@ fn the_consent_answer() {
     ]);
 }
 
+// One row a line: the tables read as tables.
+#[rustfmt::skip]
+#[test]
+fn native_apps() {
+    let native = Case { native_app: App::NativeUnconfirmed, ..BASE };
+    let native_first = Case { native_app: App::NativeUnconfirmed, ..FIRST };
+    let confirmed = Case { native_app: App::NativeConfirmed, ..BASE };
+    let consented = Some("openid items:read");
+    let none = Prompt::None;
+    check_table(&[
+        ("first party, not confirmed here: the page", native_first, consent("openid items:read", SESSION_AT, UnconfirmedNativeApp)),
+        ("first party, not confirmed, prompt=none", Case { prompt: none, ..native_first }, refuse(InteractionRequired, UnconfirmedNativeApp)),
+        ("consented before, not confirmed here: the page", Case { consented, ..native }, consent("openid items:read", SESSION_AT, UnconfirmedNativeApp)),
+        ("consented, not confirmed, prompt=none", Case { consented, prompt: none, ..native }, refuse(InteractionRequired, UnconfirmedNativeApp)),
+        ("just logged in is not a confirmation", Case { at: At::LoggedIn, ..native_first }, consent("openid items:read", FRESH_AT, UnconfirmedNativeApp)),
+        ("confirmed here, consented: a code", Case { consented, prompt: none, ..confirmed }, code("openid items:read", SESSION_AT, AlreadyConsented)),
+        ("confirmed here, first party: a code", Case { first_party: true, prompt: none, ..confirmed }, code("openid items:read", SESSION_AT, FirstParty)),
+        ("confirmed here, consent withdrawn: the record decides", confirmed, Next::ReadConsent),
+        ("the answer on the page is the confirmation", Case { at: ALLOW, ..native }, code("openid items:read", PENDING_AT, Allowed)),
+        ("no session: the login page first", Case { session: Sess::Absent, ..native }, login(NoSession)),
+        ("no session, prompt=none: login_required", Case { session: Sess::Absent, prompt: none, ..native }, refuse(LoginRequired, NoSession)),
+    ]);
+}
+
 /// Rules that hold across every combination of the inputs.
 #[test]
 fn invariants_over_every_combination() {
@@ -380,6 +420,7 @@ fn invariants_over_every_combination() {
         Some("openid"),
         Some("openid items:read items:write"),
     ];
+    let apps = [App::Web, App::NativeUnconfirmed, App::NativeConfirmed];
     let mut checked = 0;
     for at in ats {
         for prompt in prompts {
@@ -388,18 +429,21 @@ fn invariants_over_every_combination() {
                     for requested in requests {
                         for first_party in [false, true] {
                             for consented in records {
-                                let case = Case {
-                                    at,
-                                    prompt,
-                                    max_age,
-                                    requested,
-                                    first_party,
-                                    session,
-                                    consented,
-                                    ..BASE
-                                };
-                                invariants(&case, &run(&case));
-                                checked += 1;
+                                for native_app in apps {
+                                    let case = Case {
+                                        at,
+                                        prompt,
+                                        max_age,
+                                        requested,
+                                        first_party,
+                                        session,
+                                        consented,
+                                        native_app,
+                                        ..BASE
+                                    };
+                                    invariants(&case, &run(&case));
+                                    checked += 1;
+                                }
                             }
                         }
                     }
@@ -407,7 +451,7 @@ fn invariants_over_every_combination() {
             }
         }
     }
-    assert_eq!(checked, 4 * 4 * 8 * 5 * 3 * 2 * 4);
+    assert_eq!(checked, 4 * 4 * 8 * 5 * 3 * 2 * 4 * 3);
 }
 
 fn invariants(case: &Case, next: &Next) {
@@ -432,7 +476,10 @@ fn invariants(case: &Case, next: &Next) {
     }
     if *next == Next::ReadConsent {
         assert!(
-            case.consented.is_none() && !case.first_party && case.prompt != Prompt::Consent,
+            case.consented.is_none()
+                && !case.first_party
+                && case.prompt != Prompt::Consent
+                && !matches!(case.native_app, App::NativeUnconfirmed),
             "the record is asked for only when it decides: {case:?}"
         );
     }
@@ -454,6 +501,12 @@ fn invariants(case: &Case, next: &Next) {
                 assert!(allow && live && *reason == Allowed, "{case:?} -> {next:?}");
             }
             At::LoggedIn => {}
+        }
+        if matches!(case.native_app, App::NativeUnconfirmed) {
+            assert!(
+                answering,
+                "a native app not confirmed on this session gets a code only from the page: {case:?}"
+            );
         }
         if !case.first_party && !answering {
             let consented = case.consented.map(scopes).unwrap_or_default();

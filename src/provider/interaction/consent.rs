@@ -23,7 +23,12 @@ impl AuthorizationServer {
         let found = self.browser_session(headers, now).await?;
         let next = decide::decide(&Situation {
             request: Request::from(&request),
-            client: ClientView::from(&client),
+            client: ClientView::new(
+                &client,
+                &request,
+                found.as_ref().map(|f| &f.record),
+                &self.inner.issuer_url,
+            ),
             step: Step::ConsentAnswer {
                 session: found.as_ref().map(FoundSession::view),
                 pending_user: pending.user_id.as_deref(),
@@ -46,6 +51,10 @@ impl AuthorizationServer {
                 .store
                 .add_consent(&user.id, &client.client_id, scope)
                 .await?;
+            if let Some(found) = &found {
+                self.confirmed_on_session(headers, &found.record, &client, &request)
+                    .await?;
+            }
         }
         let browser =
             cookies::read(headers, BROWSER_COOKIE, self.inner.secure_cookies).unwrap_or_default();
@@ -53,9 +62,34 @@ impl AuthorizationServer {
             browser: &browser,
             client: &client,
             request: &request,
-            query: &pending.query,
+            address: None,
             user,
         };
         self.act(next, on).await
+    }
+
+    /// Records on the browser session that the user confirmed a native app's client (RFC 8252
+    /// §8.6), so its next requests on this browser need no page.
+    async fn confirmed_on_session(
+        &self,
+        headers: &HeaderMap,
+        record: &BrowserSession,
+        client: &Client,
+        request: &AuthorizationRequest,
+    ) -> Result<(), Failure> {
+        let view = ClientView::new(client, request, Some(record), &self.inner.issuer_url);
+        if !view.impersonable || view.confirmed_here {
+            return Ok(());
+        }
+        let Some(cookie) = cookies::read(headers, SESSION_COOKIE, self.inner.secure_cookies) else {
+            return Ok(());
+        };
+        let mut record = record.clone();
+        record.confirm_client(&client.client_id);
+        self.inner
+            .store
+            .put_session(&secret_digest(&cookie), &record)
+            .await?;
+        Ok(())
     }
 }

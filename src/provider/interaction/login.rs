@@ -2,6 +2,11 @@
 //! browser, counted by the login throttle, and a new browser session on success.
 
 use super::*;
+use crate::issuer::LoginOrigin;
+use crate::provider::cookies::DEVICE_COOKIE;
+
+/// How long a browser that logged in as a user stays exempt from that username's lock.
+const DEVICE_COOKIE_LIFETIME: time::Duration = time::Duration::days(30);
 
 impl AuthorizationServer {
     /// `POST /authorize/login` from `client` (the peer address, for the login throttles).
@@ -49,10 +54,20 @@ impl AuthorizationServer {
                 linking.is_some(),
             )
         };
+        let secure = self.inner.secure_cookies;
+        let origin = LoginOrigin {
+            address: Some(address),
+            known_device: cookies::read(headers, DEVICE_COOKIE, secure).is_some_and(|token| {
+                self.inner
+                    .issuer
+                    .codec()
+                    .device_token_names(&token, &username)
+            }),
+        };
         let result = self
             .inner
             .issuer
-            .authenticate_with(Some(address), &username, &password)
+            .authenticate_with(origin, &username, &password)
             .await;
         let (user, issuance) = match result {
             Ok(found) => found,
@@ -91,12 +106,13 @@ impl AuthorizationServer {
             .store
             .delete_pending(&secret_digest(&pending_id))
             .await?;
+        self.remember_device(reply, &username);
         let login = FreshLogin {
             user: &user,
             issuance: &issuance,
             auth_time: self.now(),
         };
-        self.logged_in_now(reply, headers, &client, &request, &pending.query, login)
+        self.logged_in_now(reply, Some(address), headers, &client, &request, login)
             .await
     }
 
@@ -105,10 +121,10 @@ impl AuthorizationServer {
     pub(super) async fn logged_in_now(
         &self,
         reply: &mut Reply,
+        address: Option<IpAddr>,
         headers: &HeaderMap,
         client: &Client,
         request: &AuthorizationRequest,
-        query: &str,
         login: FreshLogin<'_>,
     ) -> Result<Response<Vec<u8>>, Failure> {
         let FreshLogin {
@@ -116,14 +132,15 @@ impl AuthorizationServer {
             issuance,
             auth_time,
         } = login;
-        self.start_session(reply, headers, user, issuance, auth_time)
+        let session = self
+            .start_session(reply, headers, user, issuance, auth_time)
             .await?;
         let browser =
             cookies::read(headers, BROWSER_COOKIE, self.inner.secure_cookies).unwrap_or_default();
         let grantable = user.grantable_scopes();
         let situation = Situation {
             request: Request::from(request),
-            client: ClientView::from(client),
+            client: ClientView::new(client, request, Some(&session), &self.inner.issuer_url),
             step: Step::LoggedIn {
                 account: account(user, *issuance, &grantable),
                 auth_time,
@@ -139,10 +156,24 @@ impl AuthorizationServer {
             browser: &browser,
             client,
             request,
-            query,
+            address,
             user: Some((user, *issuance)),
         };
         self.act(next, on).await
+    }
+
+    /// Sets the device cookie for `username` (see `crate::token::device`): this browser's
+    /// logins as that user are exempt from the per-username lock from now on.
+    fn remember_device(&self, reply: &mut Reply, username: &str) {
+        let codec = self.inner.issuer.codec();
+        let Ok(token) = codec.issue_device_token(username, DEVICE_COOKIE_LIFETIME) else {
+            return;
+        };
+        let secure = self.inner.secure_cookies;
+        let max_age = Some(DEVICE_COOKIE_LIFETIME.whole_seconds());
+        if let Some(cookie) = cookies::set(DEVICE_COOKIE, &token, secure, max_age) {
+            reply.cookies.push(cookie);
+        }
     }
 
     /// The local user a pending upstream link is for; a page if the user is gone.
@@ -239,12 +270,18 @@ impl AuthorizationServer {
         user: &User,
         issuance: &Issuance,
         auth_time: i64,
-    ) -> Result<(), Failure> {
+    ) -> Result<BrowserSession, Failure> {
+        // A login in a browser that had a session of the same user keeps the native apps
+        // confirmed in it: they were confirmed in this browser.
+        let mut confirmed_clients = Vec::new();
         if let Some(old) = cookies::read(headers, SESSION_COOKIE, self.inner.secure_cookies) {
-            self.inner
-                .store
-                .delete_session(&secret_digest(&old))
-                .await?;
+            let digest = secret_digest(&old);
+            if let Some(previous) = self.inner.store.find_session(&digest).await?
+                && previous.user_id == user.id
+            {
+                confirmed_clients = previous.confirmed_clients;
+            }
+            self.inner.store.delete_session(&digest).await?;
         }
         let id = random_secret();
         let lifetime = self.inner.browser_session.whole_seconds();
@@ -254,6 +291,7 @@ impl AuthorizationServer {
             generation: issuance.generation,
             epoch: issuance.epoch,
             expires_at: auth_time + lifetime,
+            confirmed_clients,
         };
         self.inner
             .store
@@ -267,6 +305,6 @@ impl AuthorizationServer {
         ) {
             reply.cookies.push(cookie);
         }
-        Ok(())
+        Ok(session)
     }
 }

@@ -122,7 +122,7 @@ impl AuthorizationServer {
         let mut form = Form::parse(headers, body)
             .map_err(|e| Failure::Page(self.bad_request_page(&e.description)))?;
         // The same binding as the password form: this browser, this pending request.
-        let (_, pending) = self.pending_of(headers, &mut form).await?;
+        let (pending_id, pending) = self.pending_of(headers, &mut form).await?;
         let (_, request) = self.checked_request(&pending.query).await?;
         let redirect_uri = self.upstream_callback_url();
         let fresh_login = request.prompt == Prompt::Login;
@@ -145,6 +145,12 @@ impl AuthorizationServer {
         self.inner
             .store
             .put_upstream_login(&secret_digest(&outgoing.state), &login)
+            .await?;
+        // The form is used up: each press of the button stores a login state, so a form that
+        // stayed usable would let one page store any number of them.
+        self.inner
+            .store
+            .delete_pending(&secret_digest(&pending_id))
             .await?;
         Ok(redirect(&outgoing.url))
     }
@@ -265,7 +271,7 @@ impl AuthorizationServer {
             issuance: &issuance,
             auth_time,
         };
-        self.logged_in_now(reply, headers, &client, &request, &login.query, fresh)
+        self.logged_in_now(reply, None, headers, &client, &request, fresh)
             .await
     }
 
