@@ -33,12 +33,16 @@ use std::time::Duration;
 use http::{HeaderMap, Method, Response};
 
 use crate::TokenIssuer;
-use crate::oauth2::{ErrorResponse, MAX_FORM_BYTES, client_address, jwks_response};
+use crate::oauth2::{
+    self, AccountAccess, ErrorResponse, MAX_FORM_BYTES, client_address, jwks_response,
+};
 use crate::provider::{
     AUTHORIZE_PATH, AuthorizationServer, CONSENT_PATH, INTROSPECT_PATH, JWKS_PATH, LOGIN_PATH,
     LOGOUT_PATH, OAUTH_METADATA_PATH, OPENID_CONFIGURATION_PATH, REVOKE_PATH, TOKEN_PATH,
     TokenEndpoint, UPSTREAM_CALLBACK_PATH, UPSTREAM_START_PATH, USERINFO_PATH,
 };
+use crate::store::{ClientStore, User};
+use crate::token::{AccessClaims, Verified};
 
 const GET: &[Method] = &[Method::GET];
 const POST: &[Method] = &[Method::POST];
@@ -256,6 +260,25 @@ impl Endpoints {
     /// The issuer, for handlers that need more than the endpoints.
     pub fn issuer(&self) -> &TokenIssuer {
         &self.inner.issuer
+    }
+
+    /// The registered clients: the authorization server's, or `None` without one.
+    pub fn clients(&self) -> Option<&dyn ClientStore> {
+        self.inner
+            .server
+            .as_ref()
+            .map(|server| server.clients().as_ref())
+    }
+
+    /// Authenticates a request to one of the user's own account routes (`/users/me` and
+    /// below) with [`oauth2::authenticate_account`] over these endpoints' issuer and clients:
+    /// the claims, the user and what the token may do with the account. Without an
+    /// authorization server every token that names a client is a third party's.
+    pub async fn authenticate_account(
+        &self,
+        headers: &HeaderMap,
+    ) -> Result<(Verified<AccessClaims>, User, AccountAccess), Response<Vec<u8>>> {
+        oauth2::authenticate_account(&self.inner.issuer, self.clients(), headers).await
     }
 
     /// The request deadline ([`Self::request_timeout`]).

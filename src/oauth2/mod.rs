@@ -16,9 +16,14 @@
 //! # }
 //! ```
 //!
+//! The user's own account routes (`/users/me` and below) take a token through
+//! [`authenticate_account`], which says what the token may do with the account
+//! ([`AccountAccess`]): a third-party client gets what its scopes grant, not everything.
+//!
 //! The endpoints themselves (`/token`, `/revoke`, ...) and their route table are
 //! [`crate::endpoints`].
 
+mod account_access;
 mod bearer;
 mod client_address;
 #[cfg(feature = "provider")]
@@ -28,6 +33,7 @@ pub mod openapi;
 mod required_scope;
 mod response;
 
+pub use account_access::{AccountAccess, authenticate_account};
 pub use bearer::{
     BearerError, REALM, authenticate, authenticate_user, bearer_token, insufficient_scope,
     invalid_token, missing_token, www_authenticate,

@@ -8,7 +8,7 @@ use serde_json::json;
 
 use super::CodeGrant;
 use super::server::AuthorizationServer;
-use crate::oauth2::{self, ErrorResponse, json_response};
+use crate::oauth2::{self, AccountAccess, ErrorResponse, json_response};
 use crate::token::{IDENTITY_SCOPES, IdTokenClaims, Scopes, at_hash};
 use crate::{TokenIssuer, TokenPair};
 
@@ -141,8 +141,8 @@ impl AuthorizationServer {
                 Ok(found) => found,
                 Err(response) => return response,
             };
-        let profile = claims.scope.contains("profile");
-        let email = claims.scope.contains("email");
+        // By scope for every client, first-party or not: the claims an OpenID client asked for.
+        let AccountAccess { profile, email, .. } = AccountAccess::granted_by(&claims.scope);
         let info = UserInfo {
             sub: &claims.sub,
             name: user.full_name.as_deref().filter(|_| profile),

@@ -26,7 +26,9 @@ pub use codec::{
 pub use id_token::{IdTokenClaims, at_hash};
 pub use jwks_verifier::JwksVerifier;
 pub use refresh::RefreshClaims;
-pub use scope::{IDENTITY_SCOPES, InsufficientScope, MAX_SCOPE_BYTES, ScopeError, Scopes};
+pub use scope::{
+    ACCOUNT_SCOPE, IDENTITY_SCOPES, InsufficientScope, MAX_SCOPE_BYTES, ScopeError, Scopes,
+};
 pub use verified_cache::DEFAULT_VERIFIED_CACHE_TOKENS;
 
 /// Claims that passed validation. Only this crate can construct one, so a function taking

@@ -13,6 +13,13 @@ pub const MAX_SCOPE_BYTES: usize = 4096;
 /// client still needs them registered (and a third-party client the user's consent).
 pub const IDENTITY_SCOPES: [&str; 3] = ["openid", "profile", "email"];
 
+/// The scope that lets a third-party client manage the account of the user it acts for: log
+/// the user out everywhere, change the password, read the account's own scopes
+/// ([`crate::oauth2::AccountAccess`]). Granted like an API scope: the user must hold it, the
+/// client must be registered for it and the user must consent. Tokens from no client or from a
+/// first-party client need no scope for this.
+pub const ACCOUNT_SCOPE: &str = "account";
+
 /// A set of scopes. Always valid: every way to build one checks the RFC 6749 grammar
 /// (`scope-token = 1*( %x21 / %x23-5B / %x5D-7E )`).
 #[derive(Clone, Default, PartialEq, Eq, Hash)]

@@ -2,14 +2,14 @@
 //! account, items by scope, health, metrics, the demo client and the OpenAPI document.
 
 use actix_web::{HttpRequest, HttpResponse, web};
-use actix_web_tokenward::{Bearer, BearerUser, headers_of, into_actix, resource};
+use actix_web_tokenward::{AccountManager, AccountUser, Bearer, headers_of, into_actix, resource};
 use tokenward_server_common::App;
 use tokenward_server_common::api::{self, ItemsRead, ItemsWrite};
 
 type AppData = web::Data<App>;
 
-async fn me(caller: BearerUser) -> HttpResponse {
-    into_actix(&api::me(&caller.user))
+async fn me(caller: AccountUser) -> HttpResponse {
+    into_actix(&api::me(&caller.user, caller.access))
 }
 
 async fn list_items(app: AppData, _: Bearer<ItemsRead>) -> HttpResponse {
@@ -32,15 +32,15 @@ async fn create_item(
 
 async fn change_password(
     app: AppData,
-    token: Bearer,
+    caller: AccountManager,
     request: HttpRequest,
     body: web::Bytes,
 ) -> HttpResponse {
-    into_actix(&api::change_password(&app, &token.claims, &headers_of(&request), &body).await)
+    into_actix(&api::change_password(&app, &caller.claims, &headers_of(&request), &body).await)
 }
 
-async fn logout_all(app: AppData, token: Bearer) -> HttpResponse {
-    into_actix(&api::logout_all(&app, &token.claims).await)
+async fn logout_all(app: AppData, caller: AccountManager) -> HttpResponse {
+    into_actix(&api::logout_all(&app, &caller.claims).await)
 }
 
 async fn health(app: AppData) -> HttpResponse {

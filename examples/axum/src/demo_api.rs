@@ -8,15 +8,15 @@ use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
 use axum::http::HeaderMap;
 use axum::routing::{get, post};
-use axum_tokenward::{Bearer, BearerUser, Reply};
+use axum_tokenward::{AccountManager, AccountUser, Bearer, Reply};
 use tokenward_server_common::App;
 use tokenward_server_common::api::{self, ItemsRead, ItemsWrite};
 use tokenward_server_common::openapi;
 
 type AppState = State<Arc<App>>;
 
-async fn me(caller: BearerUser) -> Reply {
-    Reply(api::me(&caller.user))
+async fn me(caller: AccountUser) -> Reply {
+    Reply(api::me(&caller.user, caller.access))
 }
 
 async fn list_items(State(app): AppState, _: Bearer<ItemsRead>) -> Reply {
@@ -34,15 +34,15 @@ async fn create_item(
 
 async fn change_password(
     State(app): AppState,
-    token: Bearer,
+    caller: AccountManager,
     headers: HeaderMap,
     body: Bytes,
 ) -> Reply {
-    Reply(api::change_password(&app, &token.claims, &headers, &body).await)
+    Reply(api::change_password(&app, &caller.claims, &headers, &body).await)
 }
 
-async fn logout_all(State(app): AppState, token: Bearer) -> Reply {
-    Reply(api::logout_all(&app, &token.claims).await)
+async fn logout_all(State(app): AppState, caller: AccountManager) -> Reply {
+    Reply(api::logout_all(&app, &caller.claims).await)
 }
 
 /// The demo API's routes (and, in `load-baseline` builds, the baseline route).

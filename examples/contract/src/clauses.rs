@@ -2,6 +2,7 @@
 //! contract, each against a fresh server process. The clauses live in one module per flow; they
 //! are all re-exported here so that the macro names every one of them through a single path.
 
+pub use crate::account_access::*;
 pub use crate::code_flow::*;
 pub use crate::hostile_clients::*;
 pub use crate::login_limits::*;

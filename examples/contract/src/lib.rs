@@ -14,6 +14,7 @@
 #![forbid(unsafe_code)]
 #![allow(missing_docs, clippy::missing_panics_doc)]
 
+pub mod account_access;
 pub mod clauses;
 pub mod client;
 pub mod code_flow;
@@ -54,6 +55,7 @@ macro_rules! contract_suite {
             forged_and_misissued_tokens_are_rejected,
             disabled_user_loses_access,
             users_me_and_items,
+            third_party_tokens_reach_the_account_only_by_scope,
             password_change_cuts_off_earlier_tokens,
             logout_all_cuts_off_every_token,
             jwks_publishes_public_keys_only,

@@ -232,9 +232,10 @@ pub async fn users_me_and_items(bin: &Path) {
 
     let me = client.get("/users/me", &pair.access).await;
     assert_eq!(me.status, 200);
+    let sub = crate::client::decode_jwt(&pair.access).1["sub"].clone();
     assert_eq!(
         me.json(),
-        json!({"username": fixture.alice.username, "full_name": "Alice Example",
+        json!({"sub": sub, "username": fixture.alice.username, "full_name": "Alice Example",
                "email": "alice@example.com", "scopes": ["items:read", "items:write"],
                "disabled": false})
     );

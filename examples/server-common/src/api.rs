@@ -9,7 +9,7 @@ use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 use tokenward::TokenIssuer;
 use tokenward::oauth2::openapi::ErrorBody;
-use tokenward::oauth2::{self, ErrorResponse};
+use tokenward::oauth2::{self, AccountAccess, ErrorResponse};
 use tokenward::provider::AuthorizationServer;
 use tokenward::store::{TokenRevocation, User, UserStore};
 use tokenward::token::AccessClaims;
@@ -80,6 +80,24 @@ pub(crate) enum BearerRefused {
     Forbidden(ErrorBody<'static>),
 }
 
+/// The answers of the Bearer check on the routes that change the account (RFC 6750 §3).
+#[derive(IntoResponses)]
+#[allow(dead_code)] // descriptions only: the integration crates' extractors send these
+pub(crate) enum AccountRefused {
+    /// No token, or one that is malformed, expired, revoked, cut off by a logout-all or
+    /// password change, or of a disabled user. The challenge says which; a token that was
+    /// presented also gets an `invalid_token` JSON body.
+    #[response(
+        status = 401,
+        headers(("WWW-Authenticate" = String, description = "`Bearer realm=\"tokenward\"`, with `error=\"invalid_token\"` when a token was presented"))
+    )]
+    Unauthorized,
+    /// `insufficient_scope`: a third-party client's token without the `account` scope (tokens
+    /// from no client or from a first-party client need no scope here).
+    #[response(status = 403, headers(("WWW-Authenticate" = String, description = "`Bearer realm=\"tokenward\", error=\"insufficient_scope\", ..., scope=\"account\"`")))]
+    Forbidden(ErrorBody<'static>),
+}
+
 /// A store did not answer.
 #[derive(IntoResponses)]
 #[allow(dead_code)] // descriptions only
@@ -121,14 +139,26 @@ pub(crate) struct PasswordChange {
     new_password: SecretString,
 }
 
-/// A user's profile.
+/// A user's profile, as much of it as the token may see: all of it for a token from no client
+/// or a first-party client; for a third-party client's token what its scopes grant (as at
+/// `/userinfo`). A field the token may not see, or the user does not have, is left out.
 #[derive(Serialize, ToSchema)]
 pub(crate) struct Me<'a> {
-    username: &'a str,
+    /// The user's stable id (the token's `sub`): always.
+    sub: &'a str,
+    /// With `profile`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    username: Option<&'a str>,
+    /// With `profile`.
+    #[serde(skip_serializing_if = "Option::is_none")]
     full_name: Option<&'a str>,
+    /// With `email`.
+    #[serde(skip_serializing_if = "Option::is_none")]
     email: Option<&'a str>,
-    /// The scopes the user may be granted.
-    scopes: Vec<&'a str>,
+    /// The scopes the user may be granted; with `account`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    scopes: Option<Vec<&'a str>>,
+    /// Always `false`: a disabled user's tokens are refused.
     disabled: bool,
 }
 
@@ -212,26 +242,27 @@ pub fn metrics(app: &App) -> HttpResponse {
     response
 }
 
-/// `GET /users/me`: the user the token's validation already loaded.
+/// `GET /users/me`: the user the token's validation already loaded, as much as `access` (what
+/// the token may see of the account) allows.
 #[utoipa::path(
     get,
     path = "/users/me",
     tag = "users",
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "The caller's profile", body = Me),
+        (status = 200, description = "The caller's profile: all of it for a token from no client or a first-party client; for a third-party client's token `sub` and what its scopes grant (`profile`: `username`, `full_name`; `email`: `email`; `account`: `scopes`)", body = Me),
         BearerRefused, Unavailable,
     )
 )]
-pub fn me(user: &User) -> HttpResponse {
-    user_profile(user)
+pub fn me(user: &User, access: AccountAccess) -> HttpResponse {
+    user_profile(user, access)
 }
 
 /// The `/users/me` body for `user_id`, without any authentication: only for the load
 /// script's baseline (the same handler with and without the Bearer check).
 pub async fn profile(app: &App, user_id: &str) -> HttpResponse {
     match app.issuer.users().find_by_id(user_id).await {
-        Ok(Some(user)) => user_profile(&user),
+        Ok(Some(user)) => user_profile(&user, AccountAccess::FULL),
         Ok(None) => issuer_error(&tokenward::Error::UnknownUser),
         Err(err) => issuer_error(&err.into()),
     }
@@ -307,7 +338,9 @@ pub fn create_item(
     json(StatusCode::CREATED, &item)
 }
 
-/// `POST /users/me/password`: 204, and every earlier token of the user stops working.
+/// `POST /users/me/password`: 204, and every earlier token of the user stops working. The
+/// caller's token must be allowed to manage the account (the frameworks' `AccountManager`
+/// extractor refuses others with 403 `insufficient_scope`).
 #[utoipa::path(
     post,
     path = "/users/me/password",
@@ -317,7 +350,7 @@ pub fn create_item(
     responses(
         (status = 204, description = "Changed; every earlier token of the user is refused from now on"),
         (status = 400, description = "`invalid_grant`: wrong current password; `invalid_request`: a malformed body or a weak new password (the reason is in `error_description`)", body = ErrorBody),
-        BearerRefused, BadBody,
+        AccountRefused, BadBody,
         (status = 429, description = "Too many wrong current passwords", body = ErrorBody,
             headers(("Retry-After" = u64))),
         Unavailable,
@@ -343,7 +376,9 @@ pub async fn change_password(
     }
 }
 
-/// `POST /users/me/logout-all`: 204, and every token the user holds stops working.
+/// `POST /users/me/logout-all`: 204, and every token the user holds stops working. The
+/// caller's token must be allowed to manage the account (the frameworks' `AccountManager`
+/// extractor refuses others with 403 `insufficient_scope`).
 #[utoipa::path(
     post,
     path = "/users/me/logout-all",
@@ -351,7 +386,7 @@ pub async fn change_password(
     security(("bearer" = [])),
     responses(
         (status = 204, description = "Every token of the user issued so far is refused from now on"),
-        BearerRefused, Unavailable,
+        AccountRefused, Unavailable,
     )
 )]
 pub async fn logout_all(app: &App, caller: &AccessClaims) -> HttpResponse {
@@ -457,14 +492,15 @@ fn parse_json<T: serde::de::DeserializeOwned>(
     })
 }
 
-fn user_profile(user: &User) -> HttpResponse {
+fn user_profile(user: &User, access: AccountAccess) -> HttpResponse {
     json(
         StatusCode::OK,
         &Me {
-            username: &user.username,
-            full_name: user.full_name.as_deref(),
-            email: user.email.as_deref(),
-            scopes: user.scopes.iter().collect(),
+            sub: &user.id,
+            username: Some(user.username.as_str()).filter(|_| access.profile),
+            full_name: user.full_name.as_deref().filter(|_| access.profile),
+            email: user.email.as_deref().filter(|_| access.email),
+            scopes: access.manage.then(|| user.scopes.iter().collect()),
             disabled: user.disabled,
         },
     )

@@ -7,7 +7,7 @@ use std::pin::Pin;
 use actix_web::dev::Payload;
 use actix_web::{FromRequest, HttpRequest};
 use http::StatusCode;
-use tokenward::oauth2::{self, AnyScope, ErrorResponse, RequiredScope};
+use tokenward::oauth2::{self, AccountAccess, AnyScope, ErrorResponse, RequiredScope};
 use tokenward::store::User;
 use tokenward::token::{AccessClaims, Scopes, Verified};
 
@@ -70,7 +70,97 @@ pub struct BearerUser<S: RequiredScope = AnyScope> {
     scope: PhantomData<S>,
 }
 
+/// The user of a request's Bearer token and what the token may do with that user's account
+/// ([`AccountAccess`]), for routes that show the account (`/users/me`). A token from no client
+/// or from a first-party client may see everything; a third-party client's token only what its
+/// scopes grant (`profile`: the name fields, `email`: the address, `account`: the account's
+/// settings), so leave out what [`AccountUser::access`] does not allow.
+///
+/// Rejects as [`BearerUser`] does (401, 503); the token's client is looked up in the
+/// authorization server's client store when the [`Tokenward`] has one
+/// ([`tokenward::endpoints::Endpoints::authenticate_account`]).
+///
+/// ```
+/// use actix_web_tokenward::AccountUser;
+///
+/// async fn email(caller: AccountUser) -> String {
+///     let shown = caller.user.email.filter(|_| caller.access.email);
+///     shown.unwrap_or_default()
+/// }
+/// ```
+#[derive(Debug)]
+pub struct AccountUser {
+    /// The validated claims.
+    pub claims: Verified<AccessClaims>,
+    /// The token's user.
+    pub user: User,
+    /// What the token may read of, and do with, the account.
+    pub access: AccountAccess,
+}
+
+/// The user of a request's Bearer token when the token may manage that user's account: for
+/// routes that change it (log out everywhere, change the password). A token from no client or
+/// from a first-party client may; a third-party client's token only with the `account` scope.
+/// Others get 403 `insufficient_scope` with a challenge naming `account` (RFC 6750 §3.1), and
+/// the handler does not run.
+///
+/// ```
+/// use actix_web_tokenward::AccountManager;
+///
+/// async fn logout_all(caller: AccountManager) -> &'static str {
+///     // caller.claims.sub may be logged out everywhere.
+///     "ok"
+/// }
+/// ```
+#[derive(Debug)]
+pub struct AccountManager {
+    /// The validated claims.
+    pub claims: Verified<AccessClaims>,
+    /// The token's user.
+    pub user: User,
+}
+
 type Extracting<T> = Pin<Box<dyn Future<Output = Result<T, Rejection>>>>;
+
+impl FromRequest for AccountUser {
+    type Error = Rejection;
+    type Future = Extracting<Self>;
+
+    fn from_request(request: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let prepared = app_tokenward(request).map(|tokenward| (tokenward, headers_of(request)));
+        Box::pin(async move {
+            let (tokenward, headers) = prepared?;
+            let (claims, user, access) = tokenward
+                .endpoints()
+                .authenticate_account(&headers)
+                .await
+                .map_err(Rejection)?;
+            Ok(Self {
+                claims,
+                user,
+                access,
+            })
+        })
+    }
+}
+
+impl FromRequest for AccountManager {
+    type Error = Rejection;
+    type Future = Extracting<Self>;
+
+    fn from_request(request: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let account = AccountUser::from_request(request, payload);
+        Box::pin(async move {
+            let AccountUser {
+                claims,
+                user,
+                access,
+            } = account.await?;
+            access.require_manage().map_err(Rejection)?;
+            Ok(Self { claims, user })
+        })
+    }
+}
 
 impl<S: RequiredScope> FromRequest for Bearer<S> {
     type Error = Rejection;
@@ -119,12 +209,18 @@ impl<S: RequiredScope> FromRequest for BearerUser<S> {
 fn prepare<S: RequiredScope>(
     request: &HttpRequest,
 ) -> Result<(Tokenward, http::HeaderMap, Scopes), Rejection> {
-    let tokenward = request.app_data::<Tokenward>().cloned().ok_or_else(|| {
-        server_error("tokenward is not set up for this app (add Tokenward::configure)")
-    })?;
+    let tokenward = app_tokenward(request)?;
     let required =
         S::scopes().map_err(|_| server_error("the route's required scope is malformed"))?;
     Ok((tokenward, headers_of(request), required))
+}
+
+/// The app's [`Tokenward`]; without `configure`, 500.
+#[allow(clippy::result_large_err)]
+fn app_tokenward(request: &HttpRequest) -> Result<Tokenward, Rejection> {
+    request.app_data::<Tokenward>().cloned().ok_or_else(|| {
+        server_error("tokenward is not set up for this app (add Tokenward::configure)")
+    })
 }
 
 fn server_error(description: &'static str) -> Rejection {

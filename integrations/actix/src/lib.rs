@@ -30,6 +30,7 @@
 //! |---|---|
 //! | [`Tokenward`] | the issuer and the options the routes and extractors share |
 //! | [`Bearer`], [`BearerUser`] | extractors: the verified claims (and the user) for a required scope |
+//! | [`AccountUser`], [`AccountManager`] | extractors for the user's own account routes: what the token may see, and whether it may manage the account (third-party clients by scope) |
 //! | [`Tokenward::configure`] | `POST /token`, `POST /revoke`, `GET /.well-known/jwks.json`, and the app data the extractors read |
 //! | [`limits`] | middleware: request deadline, JSON 413 |
 //! | [`resource`] | a path whose other methods get 405 with `Allow` |
@@ -44,10 +45,10 @@ mod limits;
 mod routes;
 
 pub use convert::{Rejection, headers_of, into_actix};
-pub use extract::{Bearer, BearerUser};
+pub use extract::{AccountManager, AccountUser, Bearer, BearerUser};
 pub use limits::limits;
 pub use routes::resource;
-pub use tokenward::oauth2::{AnyScope, RequiredScope};
+pub use tokenward::oauth2::{AccountAccess, AnyScope, RequiredScope};
 
 use std::time::Duration;
 

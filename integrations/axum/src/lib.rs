@@ -31,6 +31,7 @@
 //! |---|---|
 //! | [`Tokenward`] | the issuer and the options the routes and extractors share |
 //! | [`Bearer`], [`BearerUser`] | extractors: the verified claims (and the user) for a required scope |
+//! | [`AccountUser`], [`AccountManager`] | extractors for the user's own account routes: what the token may see, and whether it may manage the account (third-party clients by scope) |
 //! | [`Tokenward::routes`] | `POST /token`, `POST /revoke`, `GET /.well-known/jwks.json` |
 //! | [`Tokenward::layer`] | puts the [`Tokenward`] in reach of the extractors; request deadline; JSON 413 |
 //! | [`serve`] | hyper's accept loop with a header-read timeout, a connection cap and graceful shutdown |
@@ -45,11 +46,11 @@ mod reply;
 mod routes;
 mod serve;
 
-pub use extract::{Bearer, BearerUser};
+pub use extract::{AccountManager, AccountUser, Bearer, BearerUser};
 pub use layer::{TokenwardLayer, TokenwardService};
 pub use reply::Reply;
 pub use serve::{ConnectionLimits, serve};
-pub use tokenward::oauth2::{AnyScope, RequiredScope};
+pub use tokenward::oauth2::{AccountAccess, AnyScope, RequiredScope};
 
 use std::time::Duration;
 

@@ -16,12 +16,15 @@ use tokenward::TokenIssuer;
 use tokenward::endpoints::Endpoints;
 use tokenward::keys::{KeyAlgorithm, KeySet};
 use tokenward::password::{Argon2Params, PasswordHasher};
-use tokenward::store::memory::{MemoryRevocation, MemoryUserStore};
-use tokenward::store::{ThrottlePolicy, User, UserStore};
+use tokenward::provider::AuthorizationServer;
+use tokenward::store::memory::{
+    MemoryAuthorizationStore, MemoryClientStore, MemoryRevocation, MemoryUserStore,
+};
+use tokenward::store::{Client, ClientStore, GrantType, ThrottlePolicy, User, UserStore};
 use tokenward::token::{Scopes, TokenCodec};
 use tower::ServiceExt;
 
-use axum_tokenward::{Bearer, BearerUser, Tokenward};
+use axum_tokenward::{AccountManager, AccountUser, Bearer, BearerUser, Tokenward};
 
 tokenward::required_scope!(ItemsRead = "items:read");
 tokenward::required_scope!(Admin = "admin");
@@ -280,4 +283,169 @@ async fn the_token_route_throttles_by_the_client_a_trusted_proxy_names() {
     // Another client behind the same proxy has its own budget.
     let other = send(&app, attempt("198.51.100.8", 9)).await;
     assert_eq!(other.status, StatusCode::BAD_REQUEST);
+}
+
+const CLIENT_SECRET: &str = "client secret of the account tests";
+
+/// Endpoints with an authorization server whose clients collect passwords (so the tests get
+/// tokens bound to them): `own-app` first-party, `partner` not. `janedoe` holds `account`,
+/// and `profile` and `email` (the password grant grants only the user's own scopes).
+async fn with_clients() -> Tokenward {
+    let mut keys = KeySet::generate(KeyAlgorithm::EdDSA).unwrap();
+    keys.ensure_id_token_key().unwrap();
+    let codec = TokenCodec::builder(keys, "https://auth.example", "aud")
+        .build()
+        .unwrap();
+    let hasher = PasswordHasher::builder()
+        .params(Argon2Params::new(Argon2Params::MIN_MEMORY_KIB, 1, 1).unwrap())
+        .build()
+        .unwrap();
+    let users = Arc::new(MemoryUserStore::new());
+    users
+        .upsert(User {
+            id: String::new(),
+            username: "janedoe".into(),
+            password_hash: hasher.hash(&SecretString::from("secret password")).unwrap(),
+            scopes: Scopes::parse("items:read profile email account").unwrap(),
+            disabled: false,
+            full_name: Some("Jane Doe".into()),
+            email: Some("jane@example.com".into()),
+        })
+        .await
+        .unwrap();
+    let secret_hash = hasher.hash(&SecretString::from(CLIENT_SECRET)).unwrap();
+    let clients = Arc::new(MemoryClientStore::new());
+    for (client_id, first_party) in [("own-app", true), ("partner", false)] {
+        let client = Client {
+            client_id: client_id.into(),
+            secret_hash: Some(secret_hash.expose_secret().to_owned()),
+            redirect_uris: vec!["https://app.example/cb".into()],
+            grant_types: vec![GrantType::Password],
+            scopes: Scopes::parse("items:read openid profile email account").unwrap(),
+            name: client_id.into(),
+            first_party,
+        };
+        assert!(clients.insert_client(&client).await.unwrap());
+    }
+    let issuer = TokenIssuer::builder(codec, users, Arc::new(MemoryRevocation::new()))
+        .password_hasher(hasher)
+        .build()
+        .unwrap();
+    let server = AuthorizationServer::builder(
+        issuer.clone(),
+        clients,
+        Arc::new(MemoryAuthorizationStore::new()),
+        "https://auth.example",
+    )
+    .build()
+    .unwrap();
+    Tokenward::from(Endpoints::new(issuer).authorization_server(server))
+}
+
+/// What the token may see, as the handler would show it.
+async fn account(caller: AccountUser) -> String {
+    let access = caller.access;
+    let user = caller.user;
+    let shown = [
+        Some(caller.claims.sub.clone()),
+        user.full_name.filter(|_| access.profile),
+        user.email.filter(|_| access.email),
+        access.manage.then(|| user.scopes.to_string()),
+    ];
+    shown.into_iter().flatten().collect::<Vec<_>>().join("|")
+}
+
+async fn manage(caller: AccountManager) -> String {
+    format!("managing {}", caller.user.username)
+}
+
+fn account_app(tokenward: &Tokenward) -> Router {
+    Router::new()
+        .route("/account", get(account))
+        .route("/account/manage", axum::routing::post(manage))
+        .merge(tokenward.routes())
+        .layer(tokenward.layer())
+}
+
+/// A password login of janedoe for `client` (none: the deployment's own app) with `scope`.
+async fn login_as(app: &Router, client: Option<&str>, scope: &str) -> String {
+    let mut body = format!(
+        "grant_type=password&username=janedoe&password=secret+password&scope={}",
+        scope.replace(' ', "+")
+    );
+    if let Some(client) = client {
+        body.push_str(&format!(
+            "&client_id={client}&client_secret={}",
+            CLIENT_SECRET.replace(' ', "+")
+        ));
+    }
+    let answer = send(app, form("/token", body)).await;
+    assert_eq!(answer.status, StatusCode::OK, "{:?}", answer.json());
+    answer.json()["access_token"].as_str().unwrap().to_owned()
+}
+
+fn post_with(path: &str, token: &str) -> Request<Body> {
+    Request::post(path)
+        .header(header::AUTHORIZATION, format!("Bearer {token}"))
+        .body(Body::empty())
+        .unwrap()
+}
+
+#[tokio::test]
+async fn account_extractors_give_a_third_party_token_only_what_its_scopes_grant() {
+    let tokenward = with_clients().await;
+    let app = account_app(&tokenward);
+    let sub = {
+        let token = login_as(&app, None, "items:read").await;
+        tokenward
+            .issuer()
+            .validate(&token)
+            .await
+            .unwrap()
+            .sub
+            .clone()
+    };
+    let everything = format!("{sub}|Jane Doe|jane@example.com|account email items:read profile");
+    // The deployment's own app (no client) and a first-party client: everything, whatever
+    // the scope.
+    for client in [None, Some("own-app")] {
+        let token = login_as(&app, client, "items:read").await;
+        let seen = send(&app, get_with("/account", Some(&token))).await;
+        assert_eq!(seen.body, everything.as_bytes(), "{client:?}");
+        let managed = send(&app, post_with("/account/manage", &token)).await;
+        assert_eq!(managed.status, StatusCode::OK, "{client:?}");
+        assert_eq!(managed.body, b"managing janedoe");
+    }
+    // A third party granted items:read sees the sub alone and may not manage the account.
+    let token = login_as(&app, Some("partner"), "items:read").await;
+    let seen = send(&app, get_with("/account", Some(&token))).await;
+    assert_eq!(seen.body, sub.as_bytes());
+    let refused = send(&app, post_with("/account/manage", &token)).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    assert_eq!(refused.json()["error"], "insufficient_scope");
+    let challenge = refused.headers[header::WWW_AUTHENTICATE].to_str().unwrap();
+    assert!(
+        challenge.contains("insufficient_scope") && challenge.contains("scope=\"account\""),
+        "{challenge}"
+    );
+    // With profile and email it sees those; with account it may manage.
+    let token = login_as(&app, Some("partner"), "items:read profile email").await;
+    let seen = send(&app, get_with("/account", Some(&token))).await;
+    assert_eq!(
+        seen.body,
+        format!("{sub}|Jane Doe|jane@example.com").as_bytes()
+    );
+    let refused = send(&app, post_with("/account/manage", &token)).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    let token = login_as(&app, Some("partner"), "account").await;
+    let seen = send(&app, get_with("/account", Some(&token))).await;
+    assert_eq!(
+        seen.body,
+        format!("{sub}|account email items:read profile").as_bytes()
+    );
+    let managed = send(&app, post_with("/account/manage", &token)).await;
+    assert_eq!(managed.status, StatusCode::OK);
+    // No token: 401 as for every Bearer route, before any account question.
+    let none = send(&app, get_with("/account", None)).await;
+    assert_eq!(none.status, StatusCode::UNAUTHORIZED);
 }
