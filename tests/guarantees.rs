@@ -285,24 +285,35 @@ async fn guessing_from_one_address_locks_the_username_only_there() {
 }
 
 /// Issue 27 item 12: an address's budget counts failures; successful logins give their attempt
-/// back, so an office behind one NAT address does not lock itself out at its morning peak.
+/// back (up to as many successes again), so an office behind one NAT address does not lock
+/// itself out at its morning peak, and one valid account cannot keep the hasher busy for ever.
 #[tokio::test]
 async fn successful_logins_do_not_use_up_the_address_budget() {
     let hasher = cheap_hasher();
     let (users, _) = with_alice(&hasher).await;
-    let clock = Arc::new(ManualClock::new(t0()));
-    let issuer = TokenIssuer::builder(codec(clock), users, Arc::new(MemoryRevocation::new()))
-        .password_hasher(hasher)
+    let new_issuer = || {
+        let clock = Arc::new(ManualClock::new(t0()));
+        TokenIssuer::builder(
+            codec(clock),
+            users.clone(),
+            Arc::new(MemoryRevocation::new()),
+        )
+        .password_hasher(hasher.clone())
         .client_throttle(ThrottlePolicy {
             max_failures: 3,
             window_secs: 60,
         })
         .build()
-        .unwrap();
+        .unwrap()
+    };
     let office: IpAddr = "192.0.2.44".parse().unwrap();
-    for _ in 0..10 {
+    let right = secret("alice password");
+
+    // Three successes give their attempts back: three failures still fit.
+    let issuer = new_issuer();
+    for _ in 0..3 {
         issuer
-            .login_from(office, "alice", &secret("alice password"), None)
+            .login_from(office, "alice", &right, None)
             .await
             .unwrap();
     }
@@ -315,11 +326,53 @@ async fn successful_logins_do_not_use_up_the_address_budget() {
         ));
     }
     assert!(matches!(
-        issuer
-            .login_from(office, "alice", &secret("alice password"), None)
-            .await,
+        issuer.login_from(office, "alice", &right, None).await,
         Err(Error::Throttled { .. })
     ));
+
+    // Past as many successes again, successes count like any attempt.
+    let issuer = new_issuer();
+    for _ in 0..6 {
+        issuer
+            .login_from(office, "alice", &right, None)
+            .await
+            .unwrap();
+    }
+    assert!(matches!(
+        issuer.login_from(office, "alice", &right, None).await,
+        Err(Error::Throttled { .. })
+    ));
+}
+
+/// Review finding: no username is another throttle key. Guesses for a username spelled like a
+/// per-address key must not lock the real user at that address.
+#[tokio::test]
+async fn no_username_stands_for_another_users_key() {
+    let hasher = cheap_hasher();
+    let (users, _) = with_alice(&hasher).await;
+    let clock = Arc::new(ManualClock::new(t0()));
+    let issuer = TokenIssuer::builder(codec(clock), users, Arc::new(MemoryRevocation::new()))
+        .password_hasher(hasher)
+        .build()
+        .unwrap();
+    let victim: IpAddr = "198.51.100.1".parse().unwrap();
+    let attacker: IpAddr = "203.0.113.99".parse().unwrap();
+    for spelled in [
+        "alice|client:198.51.100.1",
+        "at:client:198.51.100.1|alice",
+        "-at:client:198.51.100.1|alice",
+    ] {
+        for _ in 0..6 {
+            let _ = issuer
+                .login_from(attacker, spelled, &secret("guess"), None)
+                .await;
+            let _ = issuer.login(spelled, &secret("guess"), None).await;
+        }
+    }
+    issuer
+        .login_from(victim, "alice", &secret("alice password"), None)
+        .await
+        .unwrap();
 }
 
 /// Which user lookup [`PausingUsers`] stops after.

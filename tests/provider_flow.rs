@@ -860,3 +860,28 @@ async fn a_known_browser_logs_in_while_the_username_is_locked() {
     assert_eq!(done.status(), StatusCode::SEE_OTHER, "{:?}", done.body());
     assert!(location_param(&done, "code").is_some());
 }
+
+// Review finding: an image, script or fetch on another site stores no form against the
+// visitor's budgets; only a navigation gets the sign-in page.
+#[tokio::test]
+async fn only_navigations_open_a_sign_in_page() {
+    let env = env().await;
+    for dest in ["image", "script", "empty", "iframe"] {
+        let mut headers = HeaderMap::new();
+        headers.insert("sec-fetch-dest", HeaderValue::from_static(dest));
+        let answer = env
+            .server
+            .authorize(PEER, &headers, &authorize_query())
+            .await;
+        assert_eq!(answer.status(), StatusCode::BAD_REQUEST, "{dest}");
+    }
+    assert_eq!(env.store.record_counts().unwrap().pending, 0);
+    let mut headers = HeaderMap::new();
+    headers.insert("sec-fetch-dest", HeaderValue::from_static("document"));
+    let page = env
+        .server
+        .authorize(PEER, &headers, &authorize_query())
+        .await;
+    assert_eq!(page.status(), StatusCode::OK);
+    assert_eq!(env.store.record_counts().unwrap().pending, 1);
+}

@@ -130,9 +130,22 @@ async fn sessions_pending_and_consent(store: Arc<dyn AuthorizationStore>) {
     };
     let digest = secret_digest("session-cookie");
     assert_eq!(store.find_session(&digest).await.unwrap(), None);
+    let mut confirmed = session.clone();
+    confirmed.confirm_client("other-cli");
+    assert!(
+        !store.update_session(&digest, &confirmed).await.unwrap(),
+        "no session: nothing to update, nothing written"
+    );
+    assert_eq!(store.find_session(&digest).await.unwrap(), None);
     store.put_session(&digest, &session).await.unwrap();
     assert_eq!(store.find_session(&digest).await.unwrap(), Some(session));
+    assert!(store.update_session(&digest, &confirmed).await.unwrap());
+    assert_eq!(
+        store.find_session(&digest).await.unwrap(),
+        Some(confirmed.clone())
+    );
     store.delete_session(&digest).await.unwrap();
+    assert!(!store.update_session(&digest, &confirmed).await.unwrap());
     assert_eq!(store.find_session(&digest).await.unwrap(), None);
 
     let pending = PendingAuthorization {

@@ -12,20 +12,35 @@ pub(super) fn user_key(username: &str) -> String {
     format!("user:{username}")
 }
 
-/// The throttle key of a username's logins from one address. The address key is last and
-/// has no `|`, so no username can make two pairs share a key.
-fn user_at_key(username: &str, client: IpAddr) -> String {
-    format!("user:{username}|{}", client_key(client))
+/// The throttle key of a username's logins from one address (`None`: callers that do not say,
+/// counted as one address). Its prefix is no other key's, and the address part has no `|`, so
+/// no username can make it another pair's key or a [`user_key`].
+fn user_at_key(username: &str, client: Option<IpAddr>) -> String {
+    match client {
+        Some(client) => format!("user-at:{}|{username}", client_key(client)),
+        None => format!("user-at:unknown|{username}"),
+    }
+}
+
+/// The throttle key of a device cookie's logins (its token id).
+fn device_key(token_id: &str) -> String {
+    format!("device:{token_id}")
+}
+
+/// The throttle key of an address's successful logins: how many of them give their attempt
+/// back to the address budget in a window.
+fn successes_key(client: IpAddr) -> String {
+    format!("successes-{}", client_key(client))
 }
 
 /// Where a password login comes from, for its throttles.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub(crate) struct LoginOrigin {
     /// The peer address, if the caller knows it.
     pub(crate) address: Option<IpAddr>,
-    /// The browser carries a device cookie of this username: the per-username lock does not
-    /// apply to it (the per-address ones do).
-    pub(crate) known_device: bool,
+    /// The id of the device cookie of this username the browser carries: its logins count
+    /// against that cookie instead of the per-username lock (the per-address ones apply too).
+    pub(crate) known_device: Option<String>,
 }
 
 /// The throttle key of a client address: IPv6 per /64, since one subscriber gets a whole /64.
@@ -129,7 +144,7 @@ impl TokenIssuer {
         let result = async {
             let origin = LoginOrigin {
                 address: client,
-                known_device: false,
+                known_device: None,
             };
             let (user, issuance) = self.authenticate_with(origin, username, password).await?;
             let available = match oauth_client {
@@ -167,8 +182,9 @@ impl TokenIssuer {
         username: &str,
         password: &SecretString,
     ) -> Result<(User, Issuance), Error> {
+        let address = origin.address;
         let result = self.authenticate_steps(origin, username, password).await;
-        let client = origin.address.map(tracing::field::display);
+        let client = address.map(tracing::field::display);
         // People type passwords into the username field: log only what a username needs.
         let username = logged_username(username);
         let outcome = match &result {
@@ -230,15 +246,16 @@ impl TokenIssuer {
                 .await
                 .map_err(throttled("client"))?;
         }
-        let mut user_keys = Vec::with_capacity(2);
-        if let Some(client) = client {
-            user_keys.push((user_at_key(username, client), inner.throttle_policy));
-            if !origin.known_device {
-                user_keys.push((user_key(username), inner.username_policy));
-            }
-        } else {
-            user_keys.push((user_key(username), inner.throttle_policy));
-        }
+        // OWASP's device cookies: a browser that logged in as this user before is held to its
+        // own budget, so guesses from elsewhere cannot lock it out, and a stolen cookie buys
+        // no more than one address's guesses.
+        let user_keys = [
+            (user_at_key(username, client), inner.throttle_policy),
+            match &origin.known_device {
+                Some(token_id) => (device_key(token_id), inner.throttle_policy),
+                None => (user_key(username), inner.username_policy),
+            },
+        ];
         for (key, policy) in &user_keys {
             self.admit(key, now, *policy)
                 .await
@@ -257,7 +274,16 @@ impl TokenIssuer {
         for (key, _) in &user_keys {
             inner.throttle.clear(key).await?;
         }
-        if let Some(client) = client {
+        // A success gives its attempt back to the address, up to as many successes as the
+        // address budget again: a NAT's morning logins do not lock it, and one valid account
+        // cannot keep the hasher busy without bound.
+        if let Some(client) = client
+            && inner
+                .throttle
+                .attempt(&successes_key(client), now, inner.client_policy)
+                .await?
+                == Admission::Admitted
+        {
             inner
                 .throttle
                 .release(&client_key(client), now, inner.client_policy)
@@ -281,9 +307,10 @@ impl TokenIssuer {
     }
 
     /// Counts a new pending authorization request (a login or consent form the store keeps until
-    /// it is answered) against `browser`'s budget (a cookie digest) and, where the route knows
-    /// it, `address`'s; [`Error::Throttled`] past either. The address budget is what bounds an
-    /// anonymous flood: a script can drop its cookies, not its address.
+    /// it is answered) against, where the route knows it, `address`'s budget and then
+    /// `browser`'s (a cookie digest); [`Error::Throttled`] past either. The address budget is
+    /// what bounds an anonymous flood (a script can drop its cookies, not its address), so it
+    /// comes first: a refused request writes nothing for its new cookie.
     #[cfg(feature = "provider")]
     pub(crate) async fn admit_pending_request(
         &self,
@@ -292,17 +319,12 @@ impl TokenIssuer {
         limits: crate::provider::PendingLimits,
     ) -> Result<(), Error> {
         let now = self.now();
-        self.admit(
-            &format!("pending-browser:{browser}"),
-            now,
-            limits.per_browser,
-        )
-        .await?;
         if let Some(address) = address {
             let key = format!("pending-{}", client_key(address));
             self.admit(&key, now, limits.per_address).await?;
         }
-        Ok(())
+        let key = format!("pending-browser:{browser}");
+        self.admit(&key, now, limits.per_browser).await
     }
 
     /// The user whose password this is, with the generation and epoch their tokens get, or

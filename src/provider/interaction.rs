@@ -228,6 +228,16 @@ impl AuthorizationServer {
         headers: &HeaderMap,
         query: &str,
     ) -> Result<Response<Vec<u8>>, Failure> {
+        // Only a navigation shows a sign-in page: an image, script or fetch from another site
+        // would otherwise store forms against the visitor's address and browser budgets.
+        if headers
+            .get("sec-fetch-dest")
+            .is_some_and(|dest| dest.as_bytes() != b"document")
+        {
+            return Err(Failure::Page(self.bad_request_page(
+                "Sign-in pages open only in the browser window itself.",
+            )));
+        }
         let (client, request) = self.checked_request(query).await?;
         let now = self.now();
         let found = self.browser_session(headers, now).await?;
@@ -281,6 +291,24 @@ impl AuthorizationServer {
     ) -> Result<(Client, AuthorizationRequest), Failure> {
         let parsed = AuthorizationQuery::parse(query)
             .map_err(|e| Failure::Page(self.unredirectable_page(&e)))?;
+        self.check_parsed(parsed).await
+    }
+
+    /// [`Self::checked_request`] for a request this server stored (`AuthorizationRequest::
+    /// to_query`): checked again against the client as it is now, without the length limit of
+    /// what browsers send, since re-encoding may have made it longer.
+    async fn checked_stored_request(
+        &self,
+        query: &str,
+    ) -> Result<(Client, AuthorizationRequest), Failure> {
+        self.check_parsed(AuthorizationQuery::parse_stored(query))
+            .await
+    }
+
+    async fn check_parsed(
+        &self,
+        parsed: AuthorizationQuery,
+    ) -> Result<(Client, AuthorizationRequest), Failure> {
         let client = match parsed.client_id() {
             Ok(id) => self.inner.clients.find_client(id).await?,
             Err(_) => None,

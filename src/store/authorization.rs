@@ -206,6 +206,13 @@ pub trait AuthorizationStore: Send + Sync + 'static {
 
     /// Stores a browser session under the digest of its cookie.
     async fn put_session(&self, digest: &str, session: &BrowserSession) -> Result<(), StoreError>;
+    /// Replaces the record of a stored session; `false`, writing nothing, when there is none, so
+    /// a session that ended meanwhile (a logout in another tab) stays ended.
+    async fn update_session(
+        &self,
+        digest: &str,
+        session: &BrowserSession,
+    ) -> Result<bool, StoreError>;
     /// The session with this digest, if stored.
     async fn find_session(&self, digest: &str) -> Result<Option<BrowserSession>, StoreError>;
     /// Forgets a session (logout, or rotation at login).

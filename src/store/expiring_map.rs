@@ -5,7 +5,8 @@
 //! expired ones at its front. Each insert drops the expired records at the front and, when the
 //! map is full, the oldest live one, so the work per insert is O(1) amortised and nothing ever
 //! scans the whole map under the lock. The queue keeps stale entries of removed or rewritten
-//! records (told apart by a sequence number) and is itself held to twice the capacity.
+//! records (told apart by a sequence number); when they make it twice the capacity long, one
+//! pass drops them all, which happens at most once per `capacity` writes.
 
 use std::collections::{HashMap, VecDeque};
 
@@ -51,10 +52,15 @@ impl<V> ExpiringMap<V> {
             },
         );
         self.order.push_back((key.to_owned(), seq));
-        while self.entries.len() > self.capacity || self.order.len() > 2 * self.capacity {
+        while self.entries.len() > self.capacity {
             if !self.pop_front() {
                 break;
             }
+        }
+        if self.order.len() > 2 * self.capacity {
+            let entries = &self.entries;
+            self.order
+                .retain(|(key, seq)| entries.get(key).is_some_and(|entry| entry.seq == *seq));
         }
     }
 
@@ -140,6 +146,22 @@ mod tests {
         assert_eq!(map.get("b"), None);
         assert_eq!(map.get("a"), Some(&3));
         assert_eq!(map.len(), 2);
+    }
+
+    #[test]
+    fn rewrites_never_cost_a_live_record_below_capacity() {
+        let mut map = ExpiringMap::new(4);
+        map.insert("kept", 0, 100, 0);
+        for i in 0..1000 {
+            map.insert("busy", i, 100, 0);
+        }
+        assert_eq!(
+            map.get("kept"),
+            Some(&0),
+            "one live record of two, capacity four"
+        );
+        assert_eq!(map.get("busy"), Some(&999));
+        assert!(map.order.len() <= 8, "{}", map.order.len());
     }
 
     #[test]

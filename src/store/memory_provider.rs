@@ -194,6 +194,21 @@ impl AuthorizationStore for MemoryAuthorizationStore {
         Ok(())
     }
 
+    async fn update_session(
+        &self,
+        digest: &str,
+        session: &BrowserSession,
+    ) -> Result<bool, StoreError> {
+        let mut sessions = lock(&self.sessions, "authorization store")?;
+        Ok(match sessions.get_mut(digest) {
+            Some(stored) => {
+                *stored = session.clone();
+                true
+            }
+            None => false,
+        })
+    }
+
     async fn find_session(&self, digest: &str) -> Result<Option<BrowserSession>, StoreError> {
         Ok(lock(&self.sessions, "authorization store")?
             .get(digest)

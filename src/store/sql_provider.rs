@@ -185,6 +185,31 @@ macro_rules! sql_provider_store {
                     Ok(())
                 }
 
+                /// Replaces an existing record; `false` when there is none.
+                async fn update_record(
+                    &self,
+                    table: &'static str,
+                    digest: &str,
+                    json: String,
+                    expires_at: i64,
+                ) -> Result<bool, StoreError> {
+                    let updated = bounded(NAME, self.timeout, async {
+                        sqlx::query(&format!(
+                            "UPDATE {table} SET record_json = $2, expires_at = $3 WHERE digest = $1"
+                        ))
+                        .bind(digest)
+                        .bind(json)
+                        .bind(expires_at)
+                        .execute(&self.pool)
+                        .await
+                        .map(|done| done.rows_affected() == 1)
+                        .map_err(unavailable)
+                    })
+                    .await?;
+                    self.after_write().await;
+                    Ok(updated)
+                }
+
                 async fn find_record(
                     &self,
                     table: &'static str,
@@ -280,6 +305,15 @@ macro_rules! sql_provider_store {
                     session: &BrowserSession,
                 ) -> Result<(), StoreError> {
                     self.put_record("browser_sessions", digest, json(session)?, session.expires_at)
+                        .await
+                }
+
+                async fn update_session(
+                    &self,
+                    digest: &str,
+                    session: &BrowserSession,
+                ) -> Result<bool, StoreError> {
+                    self.update_record("browser_sessions", digest, json(session)?, session.expires_at)
                         .await
                 }
 

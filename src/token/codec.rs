@@ -215,7 +215,7 @@ fn encoded_header(key: &SigningKey, typ: &str) -> String {
 }
 
 /// 128 random bits, base64url.
-fn random_id() -> String {
+pub(super) fn random_id() -> String {
     let mut bytes = [0u8; 16];
     rand::thread_rng().fill_bytes(&mut bytes);
     URL_SAFE_NO_PAD.encode(bytes)

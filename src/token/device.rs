@@ -1,7 +1,9 @@
 //! Device cookies (OWASP, "Slow down online guessing attacks with device cookies"): a browser
 //! that has logged in as a user carries a token saying so, signed by this server, and is exempt
 //! from the per-username lock that anyone elsewhere can trigger by guessing that user's
-//! password. The token names the username by its SHA-256, so the cookie does not carry it.
+//! password. The token names the username by its SHA-256, so the cookie does not carry it, and
+//! has an id of its own: its logins count against that id, so a stolen cookie is worth no more
+//! than one address's guesses.
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -19,6 +21,8 @@ struct DeviceClaims {
     sub: String,
     iat: i64,
     exp: i64,
+    /// 128 random bits: the key its logins are counted under.
+    jti: String,
 }
 
 fn username_digest(username: &str) -> String {
@@ -42,20 +46,20 @@ impl TokenCodec {
             sub: username_digest(username),
             iat: now,
             exp: now.saturating_add(lifetime.whole_seconds()),
+            jti: super::codec::random_id(),
         };
         self.sign_typed(&claims, DEVICE_TYP)
     }
 
-    /// Whether `token` is an unexpired device token of this issuer for `username`.
-    pub(crate) fn device_token_names(&self, token: &str, username: &str) -> bool {
-        let Ok(payload) = self.verified_payload(token, DEVICE_TYP) else {
-            return false;
-        };
-        let Ok(claims) = serde_json::from_slice::<DeviceClaims>(&payload) else {
-            return false;
-        };
+    /// The id of `token` if it is an unexpired device token of this issuer for `username`.
+    pub(crate) fn device_token_id(&self, token: &str, username: &str) -> Option<String> {
+        let payload = self.verified_payload(token, DEVICE_TYP).ok()?;
+        let claims = serde_json::from_slice::<DeviceClaims>(&payload).ok()?;
         let now = self.clock().now().unix_timestamp();
-        claims.iss == self.issuer() && now < claims.exp && claims.sub == username_digest(username)
+        let valid = claims.iss == self.issuer()
+            && now < claims.exp
+            && claims.sub == username_digest(username);
+        valid.then_some(claims.jti)
     }
 }
 
@@ -80,18 +84,25 @@ mod tests {
         let token = codec
             .issue_device_token("alice", Duration::days(30))
             .unwrap();
-        assert!(codec.device_token_names(&token, "alice"));
-        assert!(!codec.device_token_names(&token, "Alice"));
-        assert!(!codec.device_token_names(&token, "bob"));
-        assert!(!codec.device_token_names("not-a-token", "alice"));
+        let id = codec.device_token_id(&token, "alice").unwrap();
+        assert!(id.len() >= 22, "128 random bits");
+        let other = codec
+            .issue_device_token("alice", Duration::days(30))
+            .unwrap();
+        assert_ne!(codec.device_token_id(&other, "alice"), Some(id));
+        assert_eq!(codec.device_token_id(&token, "Alice"), None);
+        assert_eq!(codec.device_token_id(&token, "bob"), None);
+        assert_eq!(codec.device_token_id("not-a-token", "alice"), None);
         assert!(
-            !new_codec("https://auth.example").device_token_names(&token, "alice"),
+            new_codec("https://auth.example")
+                .device_token_id(&token, "alice")
+                .is_none(),
             "other keys"
         );
         let expired = codec
             .issue_device_token("alice", Duration::seconds(-1))
             .unwrap();
-        assert!(!codec.device_token_names(&expired, "alice"));
+        assert_eq!(codec.device_token_id(&expired, "alice"), None);
         // Not an access token either: its typ is its own.
         assert!(codec.validate_access(&token).is_err());
     }

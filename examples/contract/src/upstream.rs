@@ -156,7 +156,9 @@ async fn round_trip(
     );
     assert_eq!(location_params(&back)["iss"], upstream.base);
     let path = under(&callback, &downstream.base).to_owned();
-    (browser.get(&path).await, path)
+    // `spa` is a native app's client: confirmed once in this browser (RFC 8252 §8.6).
+    let answer = browser.get(&path).await;
+    (browser.confirm_native_app(answer).await, path)
 }
 
 /// The downstream's tokens for the code in `reply` (the redirect to `spa`).

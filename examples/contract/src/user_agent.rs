@@ -103,6 +103,12 @@ impl UserAgent {
     /// answer is what the client's flow goes on with. [`Self::submit_login`] stops before.
     pub async fn log_in(&self, page: &Reply, username: &str, password: &str) -> Reply {
         let answer = self.submit_login(page, username, password).await;
+        self.confirm_native_app(answer).await
+    }
+
+    /// Allows the client on `answer` if it is the page confirming a native app's client (RFC
+    /// 8252 §8.6); any other answer as it is.
+    pub async fn confirm_native_app(&self, answer: Reply) -> Reply {
         if answer.status == 200 && answer.text().contains("id=\"native-app\"") {
             return self.decide(&answer, "allow").await;
         }

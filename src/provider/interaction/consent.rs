@@ -18,7 +18,7 @@ impl AuthorizationServer {
         let mut form = Form::parse(headers, body)
             .map_err(|e| Failure::Page(self.bad_request_page(&e.description)))?;
         let (pending_id, pending) = self.pending_of(headers, &mut form).await?;
-        let (client, request) = self.checked_request(&pending.query).await?;
+        let (client, request) = self.checked_stored_request(&pending.query).await?;
         let now = self.now();
         let found = self.browser_session(headers, now).await?;
         let next = decide::decide(&Situation {
@@ -86,9 +86,10 @@ impl AuthorizationServer {
         };
         let mut record = record.clone();
         record.confirm_client(&client.client_id);
+        // Only over the session as it still is: a logout meanwhile is not undone.
         self.inner
             .store
-            .put_session(&secret_digest(&cookie), &record)
+            .update_session(&secret_digest(&cookie), &record)
             .await?;
         Ok(())
     }

@@ -31,7 +31,7 @@ impl AuthorizationServer {
         let mut form = Form::parse(headers, body)
             .map_err(|e| Failure::Page(self.bad_request_page(&e.description)))?;
         let (pending_id, pending) = self.pending_of(headers, &mut form).await?;
-        let (client, request) = self.checked_request(&pending.query).await?;
+        let (client, request) = self.checked_stored_request(&pending.query).await?;
         // The password check before an upstream link asks for the password of the user the
         // link is for, whatever username the form carries.
         let linking = match &pending.upstream_link {
@@ -57,12 +57,8 @@ impl AuthorizationServer {
         let secure = self.inner.secure_cookies;
         let origin = LoginOrigin {
             address: Some(address),
-            known_device: cookies::read(headers, DEVICE_COOKIE, secure).is_some_and(|token| {
-                self.inner
-                    .issuer
-                    .codec()
-                    .device_token_names(&token, &username)
-            }),
+            known_device: cookies::read(headers, DEVICE_COOKIE, secure)
+                .and_then(|token| self.inner.issuer.codec().device_token_id(&token, &username)),
         };
         let result = self
             .inner

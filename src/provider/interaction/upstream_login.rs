@@ -123,7 +123,7 @@ impl AuthorizationServer {
             .map_err(|e| Failure::Page(self.bad_request_page(&e.description)))?;
         // The same binding as the password form: this browser, this pending request.
         let (pending_id, pending) = self.pending_of(headers, &mut form).await?;
-        let (_, request) = self.checked_request(&pending.query).await?;
+        let (_, request) = self.checked_stored_request(&pending.query).await?;
         let redirect_uri = self.upstream_callback_url();
         let fresh_login = request.prompt == Prompt::Login;
         let outgoing = match upstream
@@ -215,7 +215,7 @@ impl AuthorizationServer {
             }
             Err(error) => return Err(self.upstream_failed(upstream, &error.to_string())),
         };
-        let (client, request) = self.checked_request(&login.query).await?;
+        let (client, request) = self.checked_stored_request(&login.query).await?;
         let auth_time = decide::upstream_auth_time(
             Request::from(&request),
             identity.auth_time,
