@@ -238,9 +238,9 @@ impl TokenIssuer {
             }
         };
         // Every attempt counts against its address (a success is given back below), then
-        // against the username from that address, then against the username everywhere, unless
-        // the browser has logged in as this user before: an attacker elsewhere cannot lock the
-        // user out of their own browser.
+        // against the username from that address, then against the username everywhere or,
+        // from a browser that has logged in as this user before, against that browser's
+        // device cookie: an attacker elsewhere cannot lock the user out of their own browser.
         if let Some(client) = client {
             self.admit(&client_key(client), now, inner.client_policy)
                 .await

@@ -5,7 +5,7 @@ use super::*;
 use crate::issuer::LoginOrigin;
 use crate::provider::cookies::DEVICE_COOKIE;
 
-/// How long a browser that logged in as a user stays exempt from that username's lock.
+/// How long a browser that logged in as a user keeps its own login budget for that username.
 const DEVICE_COOKIE_LIFETIME: time::Duration = time::Duration::days(30);
 
 impl AuthorizationServer {
@@ -159,7 +159,7 @@ impl AuthorizationServer {
     }
 
     /// Sets the device cookie for `username` (see `crate::token::device`): this browser's
-    /// logins as that user are exempt from the per-username lock from now on.
+    /// logins as that user count against the cookie from now on, not the per-username lock.
     fn remember_device(&self, reply: &mut Reply, username: &str) {
         let codec = self.inner.issuer.codec();
         let Ok(token) = codec.issue_device_token(username, DEVICE_COOKIE_LIFETIME) else {
