@@ -85,7 +85,7 @@ impl ClientStore for MemoryClientStore {
 /// bounded: each kind holds at most [`DEFAULT_RECORDS_PER_KIND`] (or the number given to
 /// [`Self::with_capacity`]), expired ones are dropped as new ones arrive, and a full map drops
 /// its oldest record, in constant time per write. A flood that outruns the authorization
-/// endpoint's [`PendingLimits`](crate::provider::PendingLimits) (many addresses) then costs the
+/// endpoint's pending-request limits (many addresses) then costs the
 /// oldest unanswered forms, never unbounded memory. Consents and identity links are not
 /// short-lived and are not bounded.
 pub struct MemoryAuthorizationStore {

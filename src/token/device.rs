@@ -6,10 +6,10 @@
 //! than one address's guesses.
 
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use time::Duration;
 
 use super::{TokenCodec, TokenError};
+use crate::store::secret_digest;
 
 /// The JOSE `typ` of device tokens: never an access, refresh or id_token.
 const DEVICE_TYP: &str = "device+jwt";
@@ -25,13 +25,6 @@ struct DeviceClaims {
     jti: String,
 }
 
-fn username_digest(username: &str) -> String {
-    Sha256::digest(username.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
-
 impl TokenCodec {
     /// A device token for a browser that has just logged in as `username`, valid for
     /// `lifetime`.
@@ -43,7 +36,7 @@ impl TokenCodec {
         let now = self.clock().now().unix_timestamp();
         let claims = DeviceClaims {
             iss: self.issuer().to_owned(),
-            sub: username_digest(username),
+            sub: secret_digest(username),
             iat: now,
             exp: now.saturating_add(lifetime.whole_seconds()),
             jti: super::codec::random_id(),
@@ -58,7 +51,7 @@ impl TokenCodec {
         let now = self.clock().now().unix_timestamp();
         let valid = claims.iss == self.issuer()
             && now < claims.exp
-            && claims.sub == username_digest(username);
+            && claims.sub == secret_digest(username);
         valid.then_some(claims.jti)
     }
 }

@@ -14,8 +14,8 @@ pub const MAX_SCOPE_BYTES: usize = 4096;
 pub const IDENTITY_SCOPES: [&str; 3] = ["openid", "profile", "email"];
 
 /// The scope that lets a third-party client manage the account of the user it acts for: log
-/// the user out everywhere, change the password, read the account's own scopes
-/// ([`crate::oauth2::AccountAccess`]). Granted like an API scope: the user must hold it, the
+/// the user out everywhere, change the password, read the account's own scopes (the rule is
+/// `oauth2::AccountAccess`). Granted like an API scope: the user must hold it, the
 /// client must be registered for it and the user must consent. Tokens from no client or from a
 /// first-party client need no scope for this.
 pub const ACCOUNT_SCOPE: &str = "account";
